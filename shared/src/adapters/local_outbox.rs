@@ -1,0 +1,69 @@
+//! Local mode's message sender: nothing leaves the laptop. Each message is printed to the
+//! terminal and appended to `outbox.jsonl` in the data folder, which every local process
+//! shares and `GET /_local/outbox` lists.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::PhoneNumber;
+use crate::ports::{Clock, MessageSender, SendError};
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct OutboxMessage {
+    pub channel: String,
+    pub to: String,
+    pub text: String,
+    /// Epoch milliseconds.
+    pub sent_at: i64,
+}
+
+pub struct LocalOutbox {
+    path: PathBuf,
+    clock: Arc<dyn Clock>,
+    lock: std::sync::Mutex<()>,
+}
+
+impl LocalOutbox {
+    pub fn new(data_dir: &std::path::Path, clock: Arc<dyn Clock>) -> Self {
+        LocalOutbox { path: data_dir.join("outbox.jsonl"), clock, lock: std::sync::Mutex::new(()) }
+    }
+
+    pub fn list(&self) -> Result<Vec<OutboxMessage>, SendError> {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+            Err(e) => return Err(SendError::Provider(format!("outbox unreadable: {e}"))),
+        };
+        Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
+    }
+}
+
+#[async_trait]
+impl MessageSender for LocalOutbox {
+    async fn send_sms(&self, to: &PhoneNumber, text: &str) -> Result<(), SendError> {
+        let msg = OutboxMessage {
+            channel: "sms".into(),
+            to: to.e164().to_string(),
+            text: text.to_string(),
+            sent_at: self.clock.now_millis(),
+        };
+        let line = serde_json::to_string(&msg).map_err(|e| SendError::Provider(e.to_string()))?;
+        {
+            let _guard = self.lock.lock().map_err(|_| SendError::Provider("outbox lock poisoned".into()))?;
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)
+                .map_err(|e| SendError::Provider(format!("outbox unwritable: {e}")))?;
+            // One write call per line keeps lines whole when several processes append.
+            f.write_all(format!("{line}\n").as_bytes()).map_err(|e| SendError::Provider(e.to_string()))?;
+        }
+        // The local terminal is the developer's phone; this is not a log line.
+        println!("[outbox] SMS to {}: {}", msg.to, msg.text);
+        Ok(())
+    }
+}

@@ -1,0 +1,88 @@
+//! Local mode's upload signer: the same presigned-PUT flow as S3, served by the local
+//! server at `/_local/uploads/<key>` and stored in the data folder. The signature is an
+//! HMAC over method, key, content type and expiry, so a URL cannot be reused for another
+//! key, type or time.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::crypto::HmacKey;
+use crate::ports::{Clock, PresignedUpload, UploadError, UploadSigner};
+
+pub struct LocalUploads {
+    dir: PathBuf,
+    base_url: String,
+    key: HmacKey,
+    clock: Arc<dyn Clock>,
+}
+
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum LocalUploadError {
+    #[error("the upload URL has expired")]
+    Expired,
+    #[error("the upload signature does not match")]
+    BadSignature,
+    #[error("the upload key is not a safe path")]
+    BadKey,
+}
+
+impl LocalUploads {
+    pub fn new(data_dir: &Path, base_url: impl Into<String>, key: HmacKey, clock: Arc<dyn Clock>) -> Self {
+        LocalUploads { dir: data_dir.join("uploads"), base_url: base_url.into(), key, clock }
+    }
+
+    fn parts<'a>(key: &'a str, content_type: &'a str, expires: &'a str) -> [&'a [u8]; 4] {
+        [b"upload:PUT", key.as_bytes(), content_type.as_bytes(), expires.as_bytes()]
+    }
+
+    /// Where an accepted upload is written, after checking the presigned parameters.
+    pub fn verify(&self, key: &str, content_type: &str, expires: i64, signature_hex: &str) -> Result<PathBuf, LocalUploadError> {
+        if key.is_empty() || key.split('/').any(|p| p.is_empty() || p == "." || p == "..") || key.contains('\\') {
+            return Err(LocalUploadError::BadKey);
+        }
+        let given = hex::decode(signature_hex).map_err(|_| LocalUploadError::BadSignature)?;
+        if !self.key.verify(&Self::parts(key, content_type, &expires.to_string()), &given) {
+            return Err(LocalUploadError::BadSignature);
+        }
+        if self.clock.now_secs() >= expires {
+            return Err(LocalUploadError::Expired);
+        }
+        Ok(self.path_of(key))
+    }
+
+    pub fn path_of(&self, key: &str) -> PathBuf {
+        self.dir.join(key)
+    }
+}
+
+fn encode_component(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[async_trait]
+impl UploadSigner for LocalUploads {
+    async fn presign_put(&self, key: &str, content_type: &str, ttl_secs: u64) -> Result<PresignedUpload, UploadError> {
+        let expires = self.clock.now_secs() + ttl_secs as i64;
+        let sig = self.key.sign_hex(&Self::parts(key, content_type, &expires.to_string()));
+        let path: Vec<String> = key.split('/').map(encode_component).collect();
+        Ok(PresignedUpload {
+            method: "PUT".into(),
+            url: format!(
+                "{}/_local/uploads/{}?expires={expires}&contentType={}&signature={sig}",
+                self.base_url.trim_end_matches('/'),
+                path.join("/"),
+                encode_component(content_type)
+            ),
+            headers: vec![("content-type".into(), content_type.into())],
+            key: key.to_string(),
+            expires_at: expires,
+        })
+    }
+}

@@ -1,0 +1,49 @@
+//! Presigned S3 `PutObject` URLs: the client uploads straight to the bucket.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::Client;
+
+use crate::ports::{PresignedUpload, UploadError, UploadSigner};
+
+pub struct S3Uploads {
+    client: Client,
+    bucket: String,
+}
+
+impl S3Uploads {
+    pub fn new(client: Client, bucket: impl Into<String>) -> Self {
+        S3Uploads { client, bucket: bucket.into() }
+    }
+}
+
+#[async_trait]
+impl UploadSigner for S3Uploads {
+    async fn presign_put(&self, key: &str, content_type: &str, ttl_secs: u64) -> Result<PresignedUpload, UploadError> {
+        let cfg = PresigningConfig::expires_in(Duration::from_secs(ttl_secs))
+            .map_err(|e| UploadError::Signing(e.to_string()))?;
+        let req = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .presigned(cfg)
+            .await
+            .map_err(|e| UploadError::Signing(e.to_string()))?;
+        let expires_at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
+            + ttl_secs as i64;
+        Ok(PresignedUpload {
+            method: req.method().to_string(),
+            url: req.uri().to_string(),
+            headers: req.headers().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            key: key.to_string(),
+            expires_at,
+        })
+    }
+}

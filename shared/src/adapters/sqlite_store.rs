@@ -1,0 +1,302 @@
+//! The embedded store: the store port on one SQLite file. Several local processes (the
+//! local server, `cargo lambda watch` functions) can share the file: writes take SQLite's
+//! write lock up front (`BEGIN IMMEDIATE`) and conditions are checked inside that lock.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+use crate::ports::store::{
+    validate_item, validate_tx, Attr, Condition, CursorKey, IndexName, Item, Key, Page, Query, SortKey, Store,
+    StoreError, TxOp, Update,
+};
+use crate::ports::Clock;
+
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+    clock: Arc<dyn Clock>,
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
+        let conn = Connection::open(path).map_err(backend)?;
+        Self::init(conn, clock)
+    }
+
+    pub fn in_memory(clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
+        Self::init(Connection::open_in_memory().map_err(backend)?, clock)
+    }
+
+    fn init(conn: Connection, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(backend)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = NORMAL;
+             CREATE TABLE IF NOT EXISTS items (
+                 pk TEXT NOT NULL,
+                 sk TEXT NOT NULL,
+                 ipk TEXT,
+                 isk TEXT,
+                 ttl INTEGER,
+                 attrs TEXT NOT NULL,
+                 PRIMARY KEY (pk, sk)
+             ) WITHOUT ROWID;
+             CREATE INDEX IF NOT EXISTS items_inverted ON items (ipk, isk, pk, sk) WHERE ipk IS NOT NULL;",
+        )
+        .map_err(backend)?;
+        Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)), clock })
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection, i64) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let conn = self.conn.clone();
+        let now = self.clock.now_secs();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().map_err(|_| StoreError::Backend("store lock poisoned".into()))?;
+            f(&mut guard, now)
+        })
+        .await
+        .map_err(backend)?
+    }
+}
+
+const COLUMNS: &str = "pk, sk, ipk, isk, ttl, attrs";
+
+fn row_to_item(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Item, StoreError>> {
+    let pk: String = row.get(0)?;
+    let sk: String = row.get(1)?;
+    let ipk: Option<String> = row.get(2)?;
+    let isk: Option<String> = row.get(3)?;
+    let ttl: Option<i64> = row.get(4)?;
+    let attrs: String = row.get(5)?;
+    Ok(serde_json::from_str::<BTreeMap<String, Attr>>(&attrs)
+        .map_err(|e| StoreError::Backend(format!("corrupt item {pk}/{sk}: {e}")))
+        .map(|attrs| Item {
+            key: Key { pk, sk },
+            index_key: ipk.zip(isk).map(|(pk, sk)| Key { pk, sk }),
+            expires_at: ttl,
+            attrs,
+        }))
+}
+
+fn read(conn: &Connection, key: &Key) -> Result<Option<Item>, StoreError> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM items WHERE pk = ?1 AND sk = ?2"),
+        params![key.pk, key.sk],
+        row_to_item,
+    )
+    .optional()
+    .map_err(backend)?
+    .transpose()
+}
+
+fn write(conn: &Connection, item: &Item) -> Result<(), StoreError> {
+    let attrs = serde_json::to_string(&item.attrs).map_err(backend)?;
+    conn.execute(
+        "INSERT OR REPLACE INTO items (pk, sk, ipk, isk, ttl, attrs) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            item.key.pk,
+            item.key.sk,
+            item.index_key.as_ref().map(|k| &k.pk),
+            item.index_key.as_ref().map(|k| &k.sk),
+            item.expires_at,
+            attrs
+        ],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+fn remove(conn: &Connection, key: &Key) -> Result<(), StoreError> {
+    conn.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![key.pk, key.sk]).map_err(backend)?;
+    Ok(())
+}
+
+fn check(cond: &Option<Condition>, stored: Option<&Item>, now: i64) -> bool {
+    cond.as_ref().is_none_or(|c| c.holds(stored, now))
+}
+
+fn updated(key: &Key, stored: Option<Item>, updates: &[Update]) -> Item {
+    let mut item = stored.unwrap_or_else(|| Item::new(key.clone()));
+    for u in updates {
+        u.apply(&mut item);
+    }
+    item
+}
+
+fn validate_updates(updates: &[Update]) -> Result<(), StoreError> {
+    for u in updates {
+        if let Update::Set(n, _) | Update::Add(n, _) | Update::Remove(n) = u {
+            if crate::ports::store::RESERVED_ATTRS.contains(&n.as_str()) {
+                return Err(StoreError::Invalid(format!("attribute name `{n}` is reserved")));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        let key = key.clone();
+        self.run(move |conn, now| Ok(read(conn, &key)?.filter(|i| i.is_live(now)))).await
+    }
+
+    async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {
+        validate_item(&item)?;
+        self.run(move |conn, now| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+            if !check(&condition, read(&tx, &item.key)?.as_ref(), now) {
+                return Err(StoreError::ConditionFailed);
+            }
+            write(&tx, &item)?;
+            tx.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn update(&self, key: &Key, updates: Vec<Update>, condition: Option<Condition>) -> Result<Item, StoreError> {
+        validate_updates(&updates)?;
+        let key = key.clone();
+        self.run(move |conn, now| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+            let stored = read(&tx, &key)?;
+            if !check(&condition, stored.as_ref(), now) {
+                return Err(StoreError::ConditionFailed);
+            }
+            let item = updated(&key, stored, &updates);
+            write(&tx, &item)?;
+            tx.commit().map_err(backend)?;
+            Ok(item)
+        })
+        .await
+    }
+
+    async fn delete(&self, key: &Key, condition: Option<Condition>) -> Result<Option<Item>, StoreError> {
+        let key = key.clone();
+        self.run(move |conn, now| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+            let stored = read(&tx, &key)?;
+            if !check(&condition, stored.as_ref(), now) {
+                return Err(StoreError::ConditionFailed);
+            }
+            remove(&tx, &key)?;
+            tx.commit().map_err(backend)?;
+            Ok(stored)
+        })
+        .await
+    }
+
+    async fn query(&self, q: Query) -> Result<Page, StoreError> {
+        let after = q.cursor.as_deref().map(CursorKey::decode).transpose()?;
+        self.run(move |conn, now| {
+            let (pcol, scol) = match q.index {
+                IndexName::Primary => ("pk", "sk"),
+                IndexName::Inverted => ("ipk", "isk"),
+            };
+            // Index entries may share a sort key, so the table key breaks ties.
+            let (cmp, order) = if q.ascending { (">", "ASC") } else { ("<", "DESC") };
+            let mut sql = format!(
+                "SELECT {COLUMNS} FROM items WHERE {pcol} = ?1 AND (ttl IS NULL OR ttl > ?2)"
+            );
+            let mut args: Vec<rusqlite::types::Value> = vec![q.pk.clone().into(), now.into()];
+            if let SortKey::BeginsWith(prefix) = &q.sk {
+                args.push(prefix.clone().into());
+                sql += &format!(" AND substr({scol}, 1, length(?{n})) = ?{n}", n = args.len());
+            }
+            if let Some(c) = &after {
+                let sort = match q.index {
+                    IndexName::Primary => c.sk.clone(),
+                    IndexName::Inverted => c.isk.clone().unwrap_or_default(),
+                };
+                args.push(sort.into());
+                args.push(c.pk.clone().into());
+                args.push(c.sk.clone().into());
+                let n = args.len();
+                sql += &format!(" AND ({scol}, pk, sk) {cmp} (?{}, ?{}, ?{})", n - 2, n - 1, n);
+            }
+            args.push((q.limit.max(1) as i64 + 1).into());
+            sql += &format!(" ORDER BY {scol} {order}, pk {order}, sk {order} LIMIT ?{}", args.len());
+            let mut stmt = conn.prepare(&sql).map_err(backend)?;
+            let rows = stmt
+                .query_map(rusqlite::params_from_iter(args), row_to_item)
+                .map_err(backend)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(backend)?;
+            let mut items = rows.into_iter().collect::<Result<Vec<_>, _>>()?;
+            let more = items.len() > q.limit.max(1);
+            items.truncate(q.limit.max(1));
+            let cursor = match (more, items.last()) {
+                (true, Some(last)) => Some(
+                    CursorKey {
+                        pk: last.key.pk.clone(),
+                        sk: last.key.sk.clone(),
+                        ipk: last.index_key.as_ref().map(|k| k.pk.clone()),
+                        isk: last.index_key.as_ref().map(|k| k.sk.clone()),
+                    }
+                    .encode(),
+                ),
+                _ => None,
+            };
+            Ok(Page { items, cursor })
+        })
+        .await
+    }
+
+    async fn transact_write(&self, ops: Vec<TxOp>) -> Result<(), StoreError> {
+        validate_tx(&ops)?;
+        for op in &ops {
+            if let TxOp::Update { updates, .. } = op {
+                validate_updates(updates)?;
+            }
+        }
+        self.run(move |conn, now| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+            // Check every condition first, so the error names the first that failed.
+            let mut stored = Vec::with_capacity(ops.len());
+            for (index, op) in ops.iter().enumerate() {
+                let current = read(&tx, op.key())?;
+                let cond = match op {
+                    TxOp::Put { condition, .. } | TxOp::Update { condition, .. } | TxOp::Delete { condition, .. } => {
+                        condition.clone()
+                    }
+                    TxOp::Check { condition, .. } => Some(condition.clone()),
+                };
+                if !check(&cond, current.as_ref(), now) {
+                    return Err(StoreError::TxConditionFailed { index });
+                }
+                stored.push(current);
+            }
+            for (op, current) in ops.into_iter().zip(stored) {
+                match op {
+                    TxOp::Put { item, .. } => write(&tx, &item)?,
+                    TxOp::Update { key, updates, .. } => write(&tx, &updated(&key, current, &updates))?,
+                    TxOp::Delete { key, .. } => remove(&tx, &key)?,
+                    TxOp::Check { .. } => {}
+                }
+            }
+            tx.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        if keys.len() > 100 {
+            return Err(StoreError::Invalid("a batch get holds at most 100 keys".into()));
+        }
+        let keys = keys.to_vec();
+        self.run(move |conn, now| {
+            keys.iter().map(|k| Ok(read(conn, k)?.filter(|i| i.is_live(now)))).collect()
+        })
+        .await
+    }
+}

@@ -1,0 +1,185 @@
+//! The application state (built once per process) and the routers around it.
+
+use std::ops::Deref;
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::routing::MethodRouter;
+use axum::Router;
+use base64::Engine;
+
+use crate::adapters::dynamodb_store::DynamoStore;
+use crate::adapters::local_outbox::LocalOutbox;
+use crate::adapters::local_uploads::LocalUploads;
+use crate::adapters::s3_uploads::S3Uploads;
+use crate::adapters::sns_sender::SnsSender;
+use crate::adapters::sqlite_store::SqliteStore;
+use crate::config::{Config, ConfigError, SmsSetting, StoreSetting, UploadSetting};
+use crate::crypto::HmacKey;
+use crate::http::{observe, AppError};
+use crate::ports::{Clock, MessageSender, OsRandom, Random, Store, SystemClock, UploadSigner};
+
+/// The adapters only local mode has, for its `/_local` routes.
+#[derive(Clone)]
+pub struct LocalAdapters {
+    pub outbox: Arc<LocalOutbox>,
+    pub uploads: Arc<LocalUploads>,
+}
+
+pub struct Services {
+    pub config: Config,
+    pub store: Arc<dyn Store>,
+    pub sms: Arc<dyn MessageSender>,
+    pub uploads: Arc<dyn UploadSigner>,
+    pub clock: Arc<dyn Clock>,
+    pub random: Arc<dyn Random>,
+    /// Keys code, captcha and local-upload HMACs.
+    pub code_key: HmacKey,
+    pub local: Option<LocalAdapters>,
+}
+
+#[derive(Clone)]
+pub struct AppState(Arc<Services>);
+
+impl AppState {
+    pub fn new(services: Services) -> Self {
+        AppState(Arc::new(services))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot open the store: {0}")]
+    Store(#[from] crate::ports::StoreError),
+    #[error("data folder {path}: {message}")]
+    DataDir { path: String, message: String },
+}
+
+fn data_dir_error(path: &Path, e: impl std::fmt::Display) -> StartError {
+    StartError::DataDir { path: path.display().to_string(), message: e.to_string() }
+}
+
+/// Local mode's secret, created once and shared by every process using the data folder.
+fn local_secret(dir: &Path) -> Result<Vec<u8>, StartError> {
+    let path = dir.join("local-secret.b64");
+    let decode = |text: &str| base64::engine::general_purpose::STANDARD.decode(text.trim()).ok().filter(|b| b.len() >= 32);
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return decode(&text).ok_or_else(|| data_dir_error(&path, "is not a valid secret; delete it to mint a new one"));
+    }
+    let mut bytes = [0u8; 32];
+    OsRandom.fill(&mut bytes);
+    let tmp = dir.join(format!("local-secret.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, base64::engine::general_purpose::STANDARD.encode(bytes)).map_err(|e| data_dir_error(&tmp, e))?;
+    // Linking never replaces an existing file: of two racing processes, one secret wins.
+    let _ = std::fs::hard_link(&tmp, &path);
+    let _ = std::fs::remove_file(&tmp);
+    let text = std::fs::read_to_string(&path).map_err(|e| data_dir_error(&path, e))?;
+    decode(&text).ok_or_else(|| data_dir_error(&path, "is not a valid secret"))
+}
+
+impl AppState {
+    /// Builds every adapter the configuration names. No network I/O happens here: AWS
+    /// clients resolve credentials on their first call.
+    pub async fn from_config(config: Config) -> Result<AppState, StartError> {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let needs_aws = matches!(config.store, StoreSetting::DynamoDb { .. })
+            || matches!(config.sms, SmsSetting::Sns { .. })
+            || matches!(config.uploads, UploadSetting::S3 { .. });
+        let needs_dir = !needs_aws
+            || config.store == StoreSetting::Sqlite
+            || config.sms == SmsSetting::Outbox
+            || config.uploads == UploadSetting::Local
+            || config.code_secret.is_none();
+        if needs_dir {
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| data_dir_error(&config.data_dir, e))?;
+        }
+        let secret = match &config.code_secret {
+            Some(s) => s.clone(),
+            None => local_secret(&config.data_dir)?,
+        };
+        let code_key = HmacKey::new(&secret)
+            .map_err(|m| StartError::Config(ConfigError { var: "ROSTER_CODE_SECRET", message: m }))?;
+        let sdk = if needs_aws {
+            Some(aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await)
+        } else {
+            None
+        };
+        let sdk_ref = || sdk.as_ref().ok_or_else(|| StartError::Config(ConfigError { var: "AWS", message: "configuration missing".into() }));
+
+        let store: Arc<dyn Store> = match &config.store {
+            StoreSetting::Sqlite => Arc::new(SqliteStore::open(&config.data_dir.join("roster.db"), clock.clone())?),
+            StoreSetting::DynamoDb { table } => {
+                Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk_ref()?), table.clone(), clock.clone()))
+            }
+        };
+        let outbox = Arc::new(LocalOutbox::new(&config.data_dir, clock.clone()));
+        let sms: Arc<dyn MessageSender> = match &config.sms {
+            SmsSetting::Outbox => outbox.clone(),
+            SmsSetting::Sns { sender_id } => Arc::new(SnsSender::new(aws_sdk_sns::Client::new(sdk_ref()?), sender_id.clone())),
+        };
+        let local_uploads =
+            Arc::new(LocalUploads::new(&config.data_dir, config.public_url.clone(), code_key.clone(), clock.clone()));
+        let uploads: Arc<dyn UploadSigner> = match &config.uploads {
+            UploadSetting::Local => local_uploads.clone(),
+            UploadSetting::S3 { bucket } => {
+                let s3 = aws_sdk_s3::config::Builder::from(sdk_ref()?)
+                    .force_path_style(std::env::var("ROSTER_S3_PATH_STYLE").is_ok_and(|v| v == "true"))
+                    .build();
+                Arc::new(S3Uploads::new(aws_sdk_s3::Client::from_conf(s3), bucket.clone()))
+            }
+        };
+        let local = (!config.production).then(|| LocalAdapters { outbox, uploads: local_uploads });
+        Ok(AppState::new(Services {
+            config,
+            store,
+            sms,
+            uploads,
+            clock,
+            random: Arc::new(OsRandom),
+            code_key,
+            local,
+        }))
+    }
+}
+
+/// A group's routes: path template and the methods it answers.
+pub type Routes = Vec<(&'static str, MethodRouter<AppState>)>;
+
+async fn no_route(method: axum::http::Method, uri: axum::http::Uri) -> AppError {
+    AppError::NotFound(format!("no route for {method} {}", uri.path()))
+}
+
+async fn wrong_method(method: axum::http::Method) -> axum::response::Response {
+    crate::http::error::json_response(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        serde_json::json!({ "code": 405, "message": format!("method {method} is not allowed here") }),
+    )
+}
+
+/// Wraps routes with what every response needs: JSON 404/405, request ids and logs.
+pub fn serve(routes: Routes, state: AppState) -> Router {
+    let mut router = Router::new();
+    for (path, method_router) in routes {
+        router = router.route(path, method_router);
+    }
+    router
+        .route_layer(axum::middleware::from_fn(observe::record_route))
+        .fallback(no_route)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(axum::middleware::from_fn(observe::request_context))
+        .with_state(state)
+}
+
+/// Every endpoint group's routes, as the local server merges them.
+pub fn all_groups() -> Vec<(&'static str, Routes)> {
+    vec![("codes", crate::codes::routes())]
+}

@@ -1,0 +1,64 @@
+//! The captcha that `send_code` asks for once a network has sent many codes: a short
+//! answer drawn as an SVG, stored only as an HMAC, single use (any answer consumes it).
+
+use base64::Engine;
+use serde::Serialize;
+
+use super::captcha_image::{render_svg, CAPTCHA_ALPHABET};
+use crate::app::AppState;
+use crate::crypto::digest;
+use crate::http::AppError;
+use crate::keys;
+use crate::ports::{Condition, Item, StoreError};
+
+const ANSWER_LEN: usize = 5;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Captcha {
+    /// A `data:` URL that a browser's `<img>` displays.
+    pub url: String,
+    pub verify_id: String,
+}
+
+fn answer_parts<'a>(verify_id: &'a str, answer: &'a str) -> [&'a [u8]; 3] {
+    [b"captcha", verify_id.as_bytes(), answer.as_bytes()]
+}
+
+pub async fn issue(state: &AppState) -> Result<Captcha, AppError> {
+    let random = state.random.as_ref();
+    let answer: String = (0..ANSWER_LEN)
+        .map(|_| char::from(CAPTCHA_ALPHABET[random.below(CAPTCHA_ALPHABET.len() as u32) as usize]))
+        .collect();
+    let verify_id = random.token(18);
+    let svg = render_svg(&answer, &mut |n| random.below(n.max(1)));
+    let now = state.clock.now_secs();
+    state
+        .store
+        .put(
+            Item::new(keys::captcha(&digest(&verify_id)))
+                .with_s("answer", state.code_key.sign_hex(&answer_parts(&verify_id, &answer)))
+                .expiring_at(now + state.config.limits.captcha_ttl_secs),
+            None,
+        )
+        .await?;
+    let url = format!("data:image/svg+xml;base64,{}", base64::engine::general_purpose::STANDARD.encode(svg));
+    Ok(Captcha { url, verify_id })
+}
+
+/// Consumes the captcha and says whether the answer was right. A wrong answer burns the
+/// captcha too, so each one gets exactly one guess.
+pub async fn solve(state: &AppState, verify_id: &str, answer: &str) -> Result<(), AppError> {
+    let removed = match state.store.delete(&keys::captcha(&digest(verify_id)), Some(Condition::Exists)).await {
+        Ok(item) => item,
+        Err(StoreError::ConditionFailed) => return Err(AppError::CaptchaWrong),
+        Err(e) => return Err(e.into()),
+    };
+    let stored = removed.and_then(|i| i.s("answer").and_then(|t| hex::decode(t).ok())).unwrap_or_default();
+    let answer = answer.trim().to_ascii_uppercase();
+    if state.code_key.verify(&answer_parts(verify_id, &answer), &stored) {
+        Ok(())
+    } else {
+        Err(AppError::CaptchaWrong)
+    }
+}

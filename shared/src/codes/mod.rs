@@ -1,0 +1,9 @@
+//! The `codes` endpoint group: region list, phone availability, SMS verification codes
+//! and the captcha that guards sending.
+pub mod captcha;
+mod captcha_image;
+pub mod regions;
+mod routes;
+pub mod service;
+
+pub use routes::routes;

@@ -1,0 +1,57 @@
+//! HTTP routes of the `codes` group (SealTalk-compatible).
+
+use axum::extract::State;
+use axum::routing::{get, post};
+
+use super::{captcha, regions, service};
+use crate::app::{AppState, Routes};
+use crate::domain::CodePurpose;
+use crate::http::{ok, ok_with, ApiResult, ClientIp, Input};
+
+pub fn routes() -> Routes {
+    vec![
+        ("/user/regionlist", get(regionlist).post(regionlist)),
+        ("/user/check_phone_available", post(check_phone_available)),
+        ("/user/send_code", post(send_code)),
+        ("/user/send_code_yp", post(send_code)),
+        ("/user/verify_code", post(verify_code)),
+        ("/user/verify_code_yp", post(verify_code)),
+        ("/user/get_sms_img_code", get(get_sms_img_code).post(get_sms_img_code)),
+    ]
+}
+
+async fn regionlist() -> ApiResult {
+    ok_with(regions::all())
+}
+
+async fn check_phone_available(State(state): State<AppState>, input: Input) -> ApiResult {
+    let phone = input.phone()?;
+    ok_with(service::phone_available(&state, &phone).await?)
+}
+
+async fn send_code(State(state): State<AppState>, ClientIp(ip): ClientIp, input: Input) -> ApiResult {
+    let phone = input.phone()?;
+    let purpose = CodePurpose::parse(input.opt_string("purpose")?.as_deref())?;
+    let captcha_solved = match input.opt_string("verifyId")? {
+        Some(id) => {
+            let answer = input.string("verifyCode")?;
+            captcha::solve(&state, &id, &answer).await?;
+            true
+        }
+        None => false,
+    };
+    service::send_code(&state, &phone, purpose, ip, captcha_solved).await?;
+    ok()
+}
+
+async fn verify_code(State(state): State<AppState>, input: Input) -> ApiResult {
+    let phone = input.phone()?;
+    let purpose = CodePurpose::parse(input.opt_string("purpose")?.as_deref())?;
+    let code = service::PresentedCode::parse(&input.string("code")?)?;
+    let token = service::verify_code(&state, &phone, purpose, &code).await?;
+    ok_with(serde_json::json!({ "verification_token": token.0 }))
+}
+
+async fn get_sms_img_code(State(state): State<AppState>) -> ApiResult {
+    ok_with(captcha::issue(&state).await?)
+}

@@ -1,0 +1,20 @@
+//! Domain types: parsed once at the edge, impossible to hold invalid values.
+mod phone;
+mod purpose;
+
+pub use phone::{CallingCode, PhoneNumber};
+pub use purpose::CodePurpose;
+
+/// Input that does not parse into a domain value; names the field it came from.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ValidationError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl ValidationError {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        ValidationError { field, message: message.into() }
+    }
+}

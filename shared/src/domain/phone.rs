@@ -1,0 +1,141 @@
+use std::fmt;
+
+use super::ValidationError;
+
+/// An ITU country calling code known to the phone-number metadata (86, 1, 852, ...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CallingCode(u16);
+
+impl CallingCode {
+    pub fn parse(field: &'static str, raw: &str) -> Result<Self, ValidationError> {
+        let digits = raw.trim().trim_start_matches('+');
+        if digits.is_empty() || digits.len() > 3 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ValidationError::new(field, "must be a country calling code such as 86"));
+        }
+        let code: u16 = digits.parse().map_err(|_| ValidationError::new(field, "must be a country calling code such as 86"))?;
+        if phonenumber::metadata::DATABASE.by_code(&code).is_none() {
+            return Err(ValidationError::new(field, format!("{code} is not a country calling code")));
+        }
+        Ok(CallingCode(code))
+    }
+    pub fn value(self) -> u16 {
+        self.0
+    }
+}
+
+impl fmt::Display for CallingCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A phone number that is valid for its region, held in E.164 form.
+/// `Debug` and `masked()` hide the middle digits so a number never lands whole in a log.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct PhoneNumber {
+    region: CallingCode,
+    national: String,
+    e164: String,
+}
+
+impl PhoneNumber {
+    /// Parses a SealTalk `region` + `phone` pair. Errors name `region` or `phone`.
+    pub fn parse(region: &str, phone: &str) -> Result<Self, ValidationError> {
+        let region = CallingCode::parse("region", region)?;
+        Self::parse_in(region, phone)
+    }
+
+    pub fn parse_in(region: CallingCode, phone: &str) -> Result<Self, ValidationError> {
+        let cleaned: String = phone.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')).collect();
+        if cleaned.is_empty() || cleaned.len() > 17 || !cleaned.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ValidationError::new("phone", "must be digits only"));
+        }
+        let parsed = phonenumber::parse(None, format!("+{}{}", region.value(), cleaned))
+            .map_err(|_| ValidationError::new("phone", format!("is not a phone number of region +{region}")))?;
+        if parsed.code().value() != region.value() || !phonenumber::is_valid(&parsed) {
+            return Err(ValidationError::new("phone", format!("is not a valid phone number of region +{region}")));
+        }
+        let national = parsed.national().value().to_string();
+        let e164 = format!("+{}{}", region.value(), national);
+        Ok(PhoneNumber { region, national, e164 })
+    }
+
+    /// Parses an E.164 string such as `+8613912345678`.
+    pub fn parse_e164(field: &'static str, raw: &str) -> Result<Self, ValidationError> {
+        let parsed = phonenumber::parse(None, raw.trim())
+            .map_err(|_| ValidationError::new(field, "must be a phone number in E.164 form, such as +8613912345678"))?;
+        let region = CallingCode(parsed.code().value());
+        Self::parse_in(region, &parsed.national().value().to_string())
+            .map_err(|e| ValidationError::new(field, e.message))
+    }
+
+    pub fn region(&self) -> CallingCode {
+        self.region
+    }
+    pub fn national(&self) -> &str {
+        &self.national
+    }
+    pub fn e164(&self) -> &str {
+        &self.e164
+    }
+    /// `+86*******5678`: enough to correlate logs, not enough to call anyone.
+    pub fn masked(&self) -> String {
+        let tail = &self.national[self.national.len().saturating_sub(4)..];
+        format!("+{}{}{}", self.region, "*".repeat(self.national.len() - tail.len()), tail)
+    }
+}
+
+impl fmt::Debug for PhoneNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PhoneNumber({})", self.masked())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn current_chinese_mobile_prefixes_are_accepted() {
+        for n in ["16612345678", "19112345678", "19912345678", "13912345678", "17312345678"] {
+            let p = PhoneNumber::parse("86", n).unwrap_or_else(|e| panic!("{n}: {e}"));
+            assert_eq!(p.e164(), format!("+86{n}"));
+        }
+    }
+
+    #[test]
+    fn impossible_numbers_name_the_phone_field() {
+        for n in ["1391234567", "139123456789", "12012345678", "abc"] {
+            let err = PhoneNumber::parse("86", n).unwrap_err();
+            assert_eq!(err.field, "phone", "{n}");
+        }
+    }
+
+    #[test]
+    fn unknown_calling_codes_name_the_region_field() {
+        for r in ["999", "0", "", "x1"] {
+            assert_eq!(PhoneNumber::parse(r, "13912345678").unwrap_err().field, "region", "{r}");
+        }
+    }
+
+    #[test]
+    fn numbers_are_validated_per_region() {
+        assert!(PhoneNumber::parse("1", "2015550123").is_ok());
+        assert!(PhoneNumber::parse("44", "7400123456").is_ok());
+        assert!(PhoneNumber::parse("1", "13912345678").is_err());
+    }
+
+    #[test]
+    fn masked_and_debug_hide_the_middle_digits() {
+        let p = PhoneNumber::parse("86", "13912345678").unwrap();
+        assert_eq!(p.masked(), "+86*******5678");
+        assert!(!format!("{p:?}").contains("1391234"));
+    }
+
+    #[test]
+    fn e164_round_trips() {
+        let p = PhoneNumber::parse_e164("username", "+8613912345678").unwrap();
+        assert_eq!((p.region().value(), p.national()), (86, "13912345678"));
+        assert_eq!(PhoneNumber::parse_e164("username", "13912345678").unwrap_err().field, "username");
+    }
+}

@@ -1,0 +1,34 @@
+use super::ValidationError;
+
+/// What a verification code may be used for. A code works only for its own purpose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CodePurpose {
+    /// SealTalk's purpose-less `send_code`: its verification token serves register or reset.
+    Verify,
+    Register,
+    Login,
+    Reset,
+    Delete,
+}
+
+impl CodePurpose {
+    pub fn parse(raw: Option<&str>) -> Result<Self, ValidationError> {
+        Ok(match raw.map(str::trim) {
+            None | Some("") => CodePurpose::Verify,
+            Some("register") => CodePurpose::Register,
+            Some("login") => CodePurpose::Login,
+            Some("reset") => CodePurpose::Reset,
+            Some("delete") => CodePurpose::Delete,
+            Some(_) => return Err(ValidationError::new("purpose", "must be one of register, login, reset, delete")),
+        })
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CodePurpose::Verify => "verify",
+            CodePurpose::Register => "register",
+            CodePurpose::Login => "login",
+            CodePurpose::Reset => "reset",
+            CodePurpose::Delete => "delete",
+        }
+    }
+}

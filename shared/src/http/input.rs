@@ -1,0 +1,85 @@
+//! Request input as a flat map of fields, from a JSON object or a form body (and the
+//! query string). SealTalk clients send `region` and `phone` as numbers or strings, so
+//! field access converts, and every failure names its field.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::header::CONTENT_TYPE;
+use serde_json::{Map, Value};
+
+use super::AppError;
+use crate::domain::{PhoneNumber, ValidationError};
+
+const MAX_BODY: usize = 64 * 1024;
+
+#[derive(Debug, Default, Clone)]
+pub struct Input(pub Map<String, Value>);
+
+impl Input {
+    pub fn opt_string(&self, field: &'static str) -> Result<Option<String>, ValidationError> {
+        match self.0.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::Number(n)) if n.is_u64() || n.is_i64() => Ok(Some(n.to_string())),
+            Some(_) => Err(ValidationError::new(field, "must be a string")),
+        }
+    }
+
+    pub fn string(&self, field: &'static str) -> Result<String, ValidationError> {
+        self.opt_string(field)?
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| ValidationError::new(field, "is required"))
+    }
+
+    /// SealTalk's `region` + `phone` pair.
+    pub fn phone(&self) -> Result<PhoneNumber, ValidationError> {
+        let region = self.string("region")?;
+        let phone = self.string("phone")?;
+        PhoneNumber::parse(&region, &phone)
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for Input {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let mut map = Map::new();
+        if let Some(q) = req.uri().query() {
+            let pairs: Vec<(String, String)> =
+                serde_urlencoded::from_str(q).map_err(|_| ValidationError::new("query", "is not a valid query string"))?;
+            for (k, v) in pairs {
+                map.insert(k, Value::String(v));
+            }
+        }
+        let content_type = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(|_| ValidationError::new("body", "could not be read"))?;
+        if body.len() > MAX_BODY {
+            return Err(ValidationError::new("body", "is too large").into());
+        }
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Input(map));
+        }
+        if content_type.starts_with("application/x-www-form-urlencoded") {
+            let pairs: Vec<(String, String)> =
+                serde_urlencoded::from_bytes(&body).map_err(|_| ValidationError::new("body", "is not a valid form"))?;
+            for (k, v) in pairs {
+                map.insert(k, Value::String(v));
+            }
+        } else {
+            // JSON is the default dialect, whether or not the client said so.
+            match serde_json::from_slice::<Value>(&body) {
+                Ok(Value::Object(obj)) => map.extend(obj),
+                Ok(_) => return Err(ValidationError::new("body", "must be a JSON object").into()),
+                Err(e) => return Err(ValidationError::new("body", format!("is not valid JSON ({e})")).into()),
+            }
+        }
+        Ok(Input(map))
+    }
+}

@@ -1,0 +1,69 @@
+//! Request ids and structured JSON logs. Log lines carry the route template (never the
+//! raw path, which can hold a phone number), status and latency; handlers log only
+//! masked values.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+use lambda_http::request::RequestContext;
+use tracing::Instrument;
+
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+/// The id of the request being served, for error bodies.
+pub fn current_request_id() -> Option<String> {
+    REQUEST_ID.try_with(|id| id.clone()).ok()
+}
+
+fn fresh_id() -> String {
+    let mut b = [0u8; 12];
+    crate::ports::Random::fill(&crate::ports::OsRandom, &mut b);
+    hex::encode(b)
+}
+
+/// Gives each request an id (API Gateway's own when there is one), logs one line per
+/// request, and returns the id in `x-request-id`.
+pub async fn request_context(req: Request, next: Next) -> Response {
+    let id = match req.extensions().get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone().unwrap_or_else(fresh_id),
+        _ => fresh_id(),
+    };
+    let method = req.method().clone();
+    let span = tracing::info_span!("request", request_id = %id, method = %method, route = tracing::field::Empty);
+    let started = Instant::now();
+    let mut res = REQUEST_ID.scope(id.clone(), next.run(req).instrument(span.clone())).await;
+    span.in_scope(|| {
+        tracing::info!(status = res.status().as_u16(), latency_ms = started.elapsed().as_millis() as u64, "served")
+    });
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert("x-request-id", v);
+    }
+    res
+}
+
+/// Records the matched route template on the request span (routing happens inside the
+/// outer layer, so only a route layer can see it).
+pub async fn record_route(req: Request, next: Next) -> Response {
+    if let Some(m) = req.extensions().get::<MatchedPath>() {
+        tracing::Span::current().record("route", m.as_str());
+    }
+    next.run(req).await
+}
+
+/// JSON logs to stdout (CloudWatch on Lambda). `RUST_LOG` filters; default `info`.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_target(false)
+        .try_init();
+}

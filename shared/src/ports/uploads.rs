@@ -1,0 +1,25 @@
+use async_trait::async_trait;
+use serde::Serialize;
+
+/// A presigned upload: the client sends the file with `method` to `url`, with `headers`.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PresignedUpload {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub key: String,
+    /// Epoch seconds after which the URL no longer works.
+    pub expires_at: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    #[error("could not sign the upload: {0}")]
+    Signing(String),
+}
+
+#[async_trait]
+pub trait UploadSigner: Send + Sync {
+    async fn presign_put(&self, key: &str, content_type: &str, ttl_secs: u64) -> Result<PresignedUpload, UploadError>;
+}
