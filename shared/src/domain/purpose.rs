@@ -14,12 +14,12 @@ pub enum CodePurpose {
 impl CodePurpose {
     pub fn parse(raw: Option<&str>) -> Result<Self, ValidationError> {
         Ok(match raw.map(str::trim) {
-            None | Some("") => CodePurpose::Verify,
+            None | Some("" | "verify") => CodePurpose::Verify,
             Some("register") => CodePurpose::Register,
             Some("login") => CodePurpose::Login,
             Some("reset") => CodePurpose::Reset,
             Some("delete") => CodePurpose::Delete,
-            Some(_) => return Err(ValidationError::new("purpose", "must be one of register, login, reset, delete")),
+            Some(_) => return Err(ValidationError::new("purpose", "must be one of verify, register, login, reset, delete")),
         })
     }
     pub fn as_str(self) -> &'static str {

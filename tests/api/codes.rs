@@ -1,0 +1,387 @@
+//! The `codes` group: region list, phone availability, send and verify codes, captcha.
+
+use std::collections::HashSet;
+
+use axum::http::StatusCode;
+use base64::Engine;
+use roster::domain::{CodePurpose, PhoneNumber};
+use roster::ports::Item;
+use serde_json::{json, Value};
+
+use crate::on_every_store;
+use crate::support::{new_phone, phone_body, TestApp};
+
+async fn send(app: &TestApp, national: &str) -> i64 {
+    app.post("/user/send_code", phone_body(national)).await.code()
+}
+
+async fn verify(app: &TestApp, national: &str, code: &str) -> crate::support::TestResponse {
+    app.post("/user/verify_code", json!({"region": "86", "phone": national, "code": code})).await
+}
+
+async fn the_region_list_is_complete_by_get_and_post(app: TestApp) {
+    for res in [app.get("/user/regionlist").await, app.post("/user/regionlist", json!({})).await] {
+        assert_eq!((res.status, res.code()), (StatusCode::OK, 200));
+        let list = res.body["result"].as_array().unwrap();
+        assert!(list.len() >= 240, "{}", list.len());
+        let china = list.iter().find(|r| r["locale"]["en"] == "China").unwrap();
+        assert_eq!((china["region"].as_str(), china["locale"]["zh"].as_str()), (Some("86"), Some("中国")));
+        assert!(list.iter().any(|r| r["region"] == "1" && r["locale"]["en"] == "Canada"));
+    }
+}
+
+async fn a_phone_is_available_until_someone_owns_it(app: TestApp) {
+    let (national, _) = new_phone();
+    let res = app.post("/user/check_phone_available", phone_body(&national)).await;
+    assert_eq!(res.body, json!({"code": 200, "result": true}));
+    let phone = PhoneNumber::parse("86", &national).unwrap();
+    app.state.store.put(Item::new(roster::keys::phone_owner(&phone)).with_s("userId", "u1"), None).await.unwrap();
+    let res = app.post("/user/check_phone_available", json!({"region": "86", "phone": national})).await;
+    assert_eq!(res.body, json!({"code": 200, "result": false}));
+}
+
+async fn impossible_numbers_are_400_naming_the_field(app: TestApp) {
+    for (body, field) in [
+        (json!({"region": 86, "phone": 1391234567u64}), "phone"),
+        (json!({"region": 86, "phone": "12012345678"}), "phone"),
+        (json!({"region": 999, "phone": "13912345678"}), "region"),
+        (json!({"region": 86}), "phone"),
+        (json!({"phone": "13912345678"}), "region"),
+        (json!({"region": 86, "phone": true}), "phone"),
+    ] {
+        let res = app.post("/user/send_code", body.clone()).await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(res.body["field"], field, "{body}");
+    }
+}
+
+async fn current_chinese_mobile_prefixes_can_receive_codes(app: TestApp) {
+    for prefix in ["166", "191", "199"] {
+        let (national, _) = new_phone();
+        let national = format!("{prefix}{}", &national[3..]);
+        assert_eq!(send(&app, &national).await, 200, "{prefix}");
+    }
+}
+
+async fn a_form_body_with_string_fields_works_like_json(app: TestApp) {
+    let (national, e164) = new_phone();
+    let req = axum::http::Request::post("/user/send_code")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from(format!("region=86&phone={national}")))
+        .unwrap();
+    assert_eq!(app.send(req, crate::support::DEFAULT_IP).await.code(), 200);
+    assert_eq!(app.sms_to(&e164).await.len(), 1);
+}
+
+async fn the_sms_names_the_product_and_the_code_and_nothing_else(app: TestApp) {
+    let (national, e164) = new_phone();
+    assert_eq!(send(&app, &national).await, 200);
+    let texts = app.sms_to(&e164).await;
+    assert_eq!(texts.len(), 1);
+    let code = crate::support::code_in(&texts[0]);
+    assert_eq!(texts[0], format!("Your Roster verification code is {code}"));
+}
+
+async fn a_correct_code_yields_a_verification_token_bound_to_the_phone(app: TestApp) {
+    let (national, e164) = new_phone();
+    send(&app, &national).await;
+    let code = app.last_code(&e164).await;
+    let res = verify(&app, &national, &code).await;
+    assert_eq!(res.code(), 200, "{}", res.body);
+    let token = res.body["result"]["verification_token"].as_str().unwrap().to_string();
+    assert!(token.len() >= 40 && token.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+    let proved = roster::codes::service::read_verification_token(&app.state, &token).await.unwrap().unwrap();
+    assert_eq!(proved.phone.e164(), e164);
+    assert_eq!(proved.purpose, CodePurpose::Verify);
+}
+
+async fn a_code_cannot_be_used_twice(app: TestApp) {
+    let (national, e164) = new_phone();
+    send(&app, &national).await;
+    let code = app.last_code(&e164).await;
+    assert_eq!(verify(&app, &national, &code).await.code(), 200);
+    assert_eq!(verify(&app, &national, &code).await.code(), 2000);
+}
+
+async fn a_wrong_code_is_1000_and_five_wrong_tries_burn_the_code(app: TestApp) {
+    let (national, e164) = new_phone();
+    send(&app, &national).await;
+    let code = app.last_code(&e164).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for _ in 0..5 {
+        assert_eq!(verify(&app, &national, wrong).await.code(), 1000);
+    }
+    assert_eq!(verify(&app, &national, &code).await.code(), 2000);
+}
+
+async fn concurrent_wrong_guesses_cannot_exceed_the_try_limit(app: TestApp) {
+    let (national, e164) = new_phone();
+    send(&app, &national).await;
+    let code = app.last_code(&e164).await;
+    let guesses: Vec<_> = (0..20)
+        .map(|i| {
+            let guess = format!("{:06}", (code.parse::<u32>().unwrap() + 1 + i) % 1_000_000);
+            let body = json!({"region": 86, "phone": national, "code": guess});
+            let router = app.router.clone();
+            let app_req = async move {
+                let req = axum::http::Request::post("/user/verify_code")
+                    .header("content-type", "application/json")
+                    .body(axum::body::Body::from(body.to_string()))
+                    .unwrap();
+                crate::support::call(router, req).await
+            };
+            tokio::spawn(app_req)
+        })
+        .collect();
+    let mut wrong = 0;
+    for g in guesses {
+        let body = g.await.unwrap();
+        if body["code"] == 1000 {
+            wrong += 1;
+        }
+    }
+    assert_eq!(wrong, 5, "only five guesses may be compared");
+    assert_eq!(verify(&app, &national, &code).await.code(), 2000);
+}
+
+async fn a_code_expires_after_ten_minutes(app: TestApp) {
+    let (national, e164) = new_phone();
+    send(&app, &national).await;
+    let code = app.last_code(&e164).await;
+    app.clock.advance_secs(600);
+    assert_eq!(verify(&app, &national, &code).await.code(), 2000);
+}
+
+async fn a_code_works_only_for_its_phone_and_purpose(app: TestApp) {
+    let (national, e164) = new_phone();
+    let (other, _) = new_phone();
+    let res = app.post("/user/send_code", json!({"region": 86, "phone": national, "purpose": "login"})).await;
+    assert_eq!(res.code(), 200);
+    let code = app.last_code(&e164).await;
+    assert_eq!(verify(&app, &other, &code).await.code(), 2000);
+    assert_eq!(verify(&app, &national, &code).await.code(), 2000, "purpose-less verify must not take a login code");
+    for purpose in ["register", "reset", "delete"] {
+        let res = app.post("/user/verify_code", json!({"region": 86, "phone": national, "code": code, "purpose": purpose})).await;
+        assert_eq!(res.code(), 2000, "{purpose}");
+    }
+    let res = app.post("/user/verify_code", json!({"region": 86, "phone": national, "code": code, "purpose": "login"})).await;
+    assert_eq!(res.code(), 200);
+    let res = app.post("/user/send_code", json!({"region": 86, "phone": national, "purpose": "shopping"})).await;
+    assert_eq!((res.status, res.body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("purpose")));
+}
+
+async fn codes_are_stored_only_as_a_keyed_hash(app: TestApp) {
+    let (national, e164) = new_phone();
+    send(&app, &national).await;
+    let code = app.last_code(&e164).await;
+    let phone = PhoneNumber::parse("86", &national).unwrap();
+    let item = app.state.store.get(&roster::keys::code(&phone, CodePurpose::Verify)).await.unwrap().unwrap();
+    let dump = format!("{:?}", item.attrs);
+    assert!(!dump.contains(&code), "{dump}");
+    assert_eq!(item.s("tag").unwrap().len(), 64);
+}
+
+async fn a_second_code_within_a_minute_is_throttled_and_replaces_nothing(app: TestApp) {
+    let (national, e164) = new_phone();
+    assert_eq!(send(&app, &national).await, 200);
+    let first = app.last_code(&e164).await;
+    app.clock.advance_secs(59);
+    assert_eq!(send(&app, &national).await, 5000);
+    assert_eq!(app.sms_to(&e164).await.len(), 1);
+    app.clock.advance_secs(1);
+    assert_eq!(send(&app, &national).await, 200);
+    let second = app.last_code(&e164).await;
+    if first != second {
+        assert_eq!(verify(&app, &national, &first).await.code(), 1000, "a new code replaces the old one");
+    }
+    assert_eq!(verify(&app, &national, &second).await.code(), 200);
+}
+
+async fn a_phone_gets_five_codes_an_hour_and_ten_a_day(app: TestApp) {
+    let (national, e164) = new_phone();
+    for _ in 0..5 {
+        assert_eq!(send(&app, &national).await, 200);
+        app.clock.advance_secs(61);
+    }
+    assert_eq!(send(&app, &national).await, 5000);
+    app.clock.advance_secs(3600);
+    for _ in 0..5 {
+        assert_eq!(send(&app, &national).await, 200);
+        app.clock.advance_secs(61);
+    }
+    app.clock.advance_secs(3600);
+    assert_eq!(send(&app, &national).await, 5000, "ten a day");
+    assert_eq!(app.sms_to(&e164).await.len(), 10);
+    app.clock.advance_secs(86_400);
+    assert_eq!(send(&app, &national).await, 200);
+}
+
+async fn a_network_needs_a_captcha_after_ten_codes_an_hour_and_stops_at_twenty(app: TestApp) {
+    let ip = [203, 0, 113, 9];
+    for _ in 0..10 {
+        let (national, _) = new_phone();
+        assert_eq!(app.post_from(ip, "/user/send_code", phone_body(&national)).await.code(), 200);
+    }
+    let (national, e164) = new_phone();
+    assert_eq!(app.post_from(ip, "/user/send_code", phone_body(&national)).await.code(), 5001);
+    assert!(app.sms_to(&e164).await.is_empty());
+    // Another network is unaffected.
+    assert_eq!(app.post_from([203, 0, 113, 10], "/user/send_code", phone_body(&national)).await.code(), 200);
+
+    for _ in 0..10 {
+        let (national, _) = new_phone();
+        let (id, answer) = solved_captcha(&app).await;
+        let mut body = phone_body(&national);
+        body["verifyId"] = json!(id);
+        body["verifyCode"] = json!(answer.to_lowercase());
+        assert_eq!(app.post_from(ip, "/user/send_code", body).await.code(), 200);
+    }
+    let (national, _) = new_phone();
+    let (id, answer) = solved_captcha(&app).await;
+    let mut body = phone_body(&national);
+    body["verifyId"] = json!(id);
+    body["verifyCode"] = json!(answer);
+    assert_eq!(app.post_from(ip, "/user/send_code", body).await.code(), 5000, "twenty an hour, captcha or not");
+}
+
+/// A captcha whose answer the test knows: the harness feeds zero bytes to the answer.
+async fn solved_captcha(app: &TestApp) -> (String, String) {
+    app.random.queue_zeros(5 * 4);
+    let res = app.get("/user/get_sms_img_code").await;
+    (res.body["result"]["verifyId"].as_str().unwrap().to_string(), "AAAAA".to_string())
+}
+
+async fn a_captcha_is_an_image_and_gets_exactly_one_guess(app: TestApp) {
+    let res = app.post("/user/get_sms_img_code", json!({})).await;
+    let url = res.body["result"]["url"].as_str().unwrap();
+    let svg = base64::engine::general_purpose::STANDARD
+        .decode(url.strip_prefix("data:image/svg+xml;base64,").expect("an <img>-ready data URL"))
+        .unwrap();
+    assert!(String::from_utf8(svg).unwrap().starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+
+    let (id, answer) = solved_captcha(&app).await;
+    let (national, _) = new_phone();
+    let mut body = phone_body(&national);
+    body["verifyId"] = json!(id);
+    body["verifyCode"] = json!("BBBBB");
+    assert_eq!(app.post("/user/send_code", body.clone()).await.code(), 5002);
+    body["verifyCode"] = json!(answer);
+    assert_eq!(app.post("/user/send_code", body).await.code(), 5002, "a wrong guess burns the captcha");
+
+    let (id, answer) = solved_captcha(&app).await;
+    app.clock.advance_secs(300);
+    let mut body = phone_body(&national);
+    body["verifyId"] = json!(id);
+    body["verifyCode"] = json!(answer);
+    assert_eq!(app.post("/user/send_code", body).await.code(), 5002, "captchas expire");
+}
+
+async fn a_region_outside_the_allow_list_gets_no_sms(app: TestApp) {
+    let res = app.post("/user/send_code", json!({"region": 7, "phone": "9123456789"})).await;
+    assert_eq!(res.code(), 3000);
+    assert!(app.sms_to("+79123456789").await.is_empty());
+}
+
+async fn the_service_stops_at_its_global_daily_cap(app: TestApp) {
+    let app = TestApp::spawn_with(app.kind, |c| c.limits.sms_global_day = 3).await;
+    for i in 0..3u8 {
+        let (national, _) = new_phone();
+        assert_eq!(app.post_from([192, 0, 2, i], "/user/send_code", phone_body(&national)).await.code(), 200);
+    }
+    let (national, e164) = new_phone();
+    assert_eq!(app.post_from([192, 0, 2, 99], "/user/send_code", phone_body(&national)).await.code(), 5000);
+    assert!(app.sms_to(&e164).await.is_empty());
+}
+
+async fn twenty_simultaneous_sends_to_one_phone_send_exactly_one_sms(app: TestApp) {
+    let (national, e164) = new_phone();
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let router = app.router.clone();
+            let body = phone_body(&national);
+            tokio::spawn(async move {
+                let req = axum::http::Request::post("/user/send_code")
+                    .header("content-type", "application/json")
+                    .body(axum::body::Body::from(body.to_string()))
+                    .unwrap();
+                crate::support::call(router, req).await
+            })
+        })
+        .collect();
+    let mut codes: Vec<i64> = vec![];
+    for t in tasks {
+        let body: Value = t.await.unwrap();
+        codes.push(body["code"].as_i64().unwrap());
+    }
+    assert_eq!(codes.iter().filter(|c| **c == 200).count(), 1, "{codes:?}");
+    assert!(codes.iter().all(|c| *c == 200 || *c == 5000), "{codes:?}");
+    assert_eq!(app.sms_to(&e164).await.len(), 1);
+}
+
+async fn simultaneous_verifies_of_one_code_yield_one_token(app: TestApp) {
+    let (national, e164) = new_phone();
+    send(&app, &national).await;
+    let code = app.last_code(&e164).await;
+    // As many racers as the try limit lets compare the code.
+    let tasks: Vec<_> = (0..5)
+        .map(|_| {
+            let router = app.router.clone();
+            let body = json!({"region": 86, "phone": national, "code": code});
+            tokio::spawn(async move {
+                let req = axum::http::Request::post("/user/verify_code")
+                    .header("content-type", "application/json")
+                    .body(axum::body::Body::from(body.to_string()))
+                    .unwrap();
+                crate::support::call(router, req).await
+            })
+        })
+        .collect();
+    let mut tokens = HashSet::new();
+    for t in tasks {
+        let body = t.await.unwrap();
+        if let Some(tok) = body["result"]["verification_token"].as_str() {
+            tokens.insert(tok.to_string());
+        } else {
+            assert_eq!(body["code"], 2000, "{body}");
+        }
+    }
+    assert_eq!(tokens.len(), 1);
+}
+
+async fn a_verification_token_lasts_thirty_minutes(app: TestApp) {
+    let (national, e164) = new_phone();
+    send(&app, &national).await;
+    let code = app.last_code(&e164).await;
+    let token = verify(&app, &national, &code).await.body["result"]["verification_token"].as_str().unwrap().to_string();
+    app.clock.advance_secs(1799);
+    assert!(roster::codes::service::read_verification_token(&app.state, &token).await.unwrap().is_some());
+    app.clock.advance_secs(1);
+    assert!(roster::codes::service::read_verification_token(&app.state, &token).await.unwrap().is_none());
+    let forged = roster::codes::service::read_verification_token(&app.state, "not-a-token").await.unwrap();
+    assert!(forged.is_none());
+}
+
+on_every_store!(
+    the_region_list_is_complete_by_get_and_post,
+    a_phone_is_available_until_someone_owns_it,
+    impossible_numbers_are_400_naming_the_field,
+    current_chinese_mobile_prefixes_can_receive_codes,
+    a_form_body_with_string_fields_works_like_json,
+    the_sms_names_the_product_and_the_code_and_nothing_else,
+    a_correct_code_yields_a_verification_token_bound_to_the_phone,
+    a_code_cannot_be_used_twice,
+    a_wrong_code_is_1000_and_five_wrong_tries_burn_the_code,
+    concurrent_wrong_guesses_cannot_exceed_the_try_limit,
+    a_code_expires_after_ten_minutes,
+    a_code_works_only_for_its_phone_and_purpose,
+    codes_are_stored_only_as_a_keyed_hash,
+    a_second_code_within_a_minute_is_throttled_and_replaces_nothing,
+    a_phone_gets_five_codes_an_hour_and_ten_a_day,
+    a_network_needs_a_captcha_after_ten_codes_an_hour_and_stops_at_twenty,
+    a_captcha_is_an_image_and_gets_exactly_one_guess,
+    a_region_outside_the_allow_list_gets_no_sms,
+    the_service_stops_at_its_global_daily_cap,
+    twenty_simultaneous_sends_to_one_phone_send_exactly_one_sms,
+    simultaneous_verifies_of_one_code_yield_one_token,
+    a_verification_token_lasts_thirty_minutes,
+);

@@ -1,0 +1,25 @@
+//! Black-box API scenarios. Each runs on the embedded store and on DynamoDB Local
+//! (with SMS through moto's SNS): `api::sqlite::…` and `api::dynamodb::…`.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod codes;
+mod http;
+
+/// Generates one test per scenario per store.
+#[macro_export]
+macro_rules! on_every_store {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test] async fn $name() {
+                super::$name(crate::support::TestApp::spawn(crate::support::StoreKind::Sqlite).await).await
+            } )*
+        }
+        mod dynamodb {
+            $( #[tokio::test] async fn $name() {
+                super::$name(crate::support::TestApp::spawn(crate::support::StoreKind::Dynamodb).await).await
+            } )*
+        }
+    };
+}

@@ -1,0 +1,282 @@
+//! Test harness shared by the black-box suites: builds the app on either store with a
+//! controllable clock and random source, drives its router in process, and reads back
+//! the SMS it sent (local outbox, or moto's SNS on the DynamoDB run).
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Method, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use roster::adapters::dynamodb_store::DynamoStore;
+use roster::adapters::local_outbox::LocalOutbox;
+use roster::adapters::local_uploads::LocalUploads;
+use roster::adapters::sns_sender::SnsSender;
+use roster::adapters::sqlite_store::SqliteStore;
+use roster::app::{AppState, LocalAdapters, Services};
+use roster::config::Config;
+use roster::crypto::HmacKey;
+use roster::ports::{Clock, ManualClock, MessageSender, OsRandom, Random, Store};
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// 2027-01-15T00:00:10Z: a day boundary plus a little, so tests control windows.
+pub const T0: i64 = 1_800_000_000 - 1_800_000_000 % 86_400 + 10;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum StoreKind {
+    Sqlite,
+    Dynamodb,
+}
+
+fn env_or_fail(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!("{var} is not set: the DynamoDB/moto suites run under scripts/test.sh, which starts the emulators")
+    })
+}
+
+pub fn aws_credentials() -> aws_sdk_dynamodb::config::Credentials {
+    aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "roster-tests")
+}
+
+pub fn dynamodb_client() -> aws_sdk_dynamodb::Client {
+    let conf = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .credentials_provider(aws_credentials())
+        .endpoint_url(env_or_fail("ROSTER_TEST_DYNAMODB_URL"))
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(conf)
+}
+
+pub fn moto_url() -> String {
+    env_or_fail("ROSTER_TEST_MOTO_URL")
+}
+
+pub fn sns_client() -> aws_sdk_sns::Client {
+    let conf = aws_sdk_sns::Config::builder()
+        .behavior_version(aws_sdk_sns::config::BehaviorVersion::latest())
+        .region(aws_sdk_sns::config::Region::new("us-east-1"))
+        .credentials_provider(aws_credentials())
+        .endpoint_url(moto_url())
+        .build();
+    aws_sdk_sns::Client::from_conf(conf)
+}
+
+pub fn s3_client() -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .credentials_provider(aws_credentials())
+        .endpoint_url(moto_url())
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+/// A fresh store of the given kind: a new SQLite file, or a new DynamoDB Local table.
+pub async fn fresh_store(kind: StoreKind, clock: Arc<dyn Clock>, dir: &std::path::Path) -> Arc<dyn Store> {
+    match kind {
+        StoreKind::Sqlite => Arc::new(SqliteStore::open(&dir.join("roster.db"), clock).expect("open sqlite")),
+        StoreKind::Dynamodb => {
+            let client = dynamodb_client();
+            let table = format!("roster-test-{}", (&OsRandom as &dyn Random).token(9).replace(['-', '_'], "x"));
+            DynamoStore::create_table(&client, &table).await.expect("create table on DynamoDB Local");
+            Arc::new(DynamoStore::new(client, table, clock))
+        }
+    }
+}
+
+/// The OS CSPRNG, except for bytes a test queued up front (to know a captcha answer).
+#[derive(Default)]
+pub struct ScriptedRandom {
+    queued: Mutex<VecDeque<u8>>,
+}
+
+impl ScriptedRandom {
+    pub fn queue_zeros(&self, n: usize) {
+        self.queued.lock().unwrap().extend(std::iter::repeat_n(0u8, n));
+    }
+}
+
+impl Random for ScriptedRandom {
+    fn fill(&self, buf: &mut [u8]) {
+        let mut q = self.queued.lock().unwrap();
+        for b in buf.iter_mut() {
+            *b = match q.pop_front() {
+                Some(v) => v,
+                None => {
+                    let mut one = [0u8; 1];
+                    OsRandom.fill(&mut one);
+                    one[0]
+                }
+            };
+        }
+    }
+}
+
+pub enum SmsProbe {
+    Outbox(Arc<LocalOutbox>),
+    Moto,
+}
+
+pub struct TestApp {
+    pub kind: StoreKind,
+    pub router: Router,
+    pub state: AppState,
+    pub clock: Arc<ManualClock>,
+    pub random: Arc<ScriptedRandom>,
+    pub sms: SmsProbe,
+    pub dir: tempfile::TempDir,
+}
+
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Value,
+}
+
+impl TestResponse {
+    /// The envelope's `code`.
+    pub fn code(&self) -> i64 {
+        self.body["code"].as_i64().unwrap_or(-1)
+    }
+}
+
+pub const DEFAULT_IP: [u8; 4] = [198, 51, 100, 7];
+
+impl TestApp {
+    pub async fn spawn(kind: StoreKind) -> TestApp {
+        Self::spawn_with(kind, |_| {}).await
+    }
+
+    pub async fn spawn_with(kind: StoreKind, tune: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let clock = Arc::new(ManualClock::starting_at_secs(T0));
+        let random = Arc::new(ScriptedRandom::default());
+        let mut config = Config::from_lookup(|_| None).expect("default config");
+        config.data_dir = dir.path().to_path_buf();
+        tune(&mut config);
+        let store = fresh_store(kind, clock.clone(), dir.path()).await;
+        let outbox = Arc::new(LocalOutbox::new(dir.path(), clock.clone()));
+        let (sms, probe): (Arc<dyn MessageSender>, SmsProbe) = match kind {
+            StoreKind::Sqlite => (outbox.clone(), SmsProbe::Outbox(outbox.clone())),
+            StoreKind::Dynamodb => (Arc::new(SnsSender::new(sns_client(), None)), SmsProbe::Moto),
+        };
+        let mut secret = [0u8; 32];
+        OsRandom.fill(&mut secret);
+        let code_key = HmacKey::new(&secret).unwrap();
+        let uploads = Arc::new(LocalUploads::new(dir.path(), "http://127.0.0.1:7700", code_key.clone(), clock.clone()));
+        let state = AppState::new(Services {
+            config,
+            store,
+            sms,
+            uploads: uploads.clone(),
+            clock: clock.clone(),
+            random: random.clone(),
+            code_key,
+            local: Some(LocalAdapters { outbox, uploads }),
+        });
+        let router = roster::local::router(state.clone());
+        TestApp { kind, router, state, clock, random, sms: probe, dir }
+    }
+
+    pub async fn request(&self, method: Method, path: &str, body: Option<Value>, ip: [u8; 4]) -> TestResponse {
+        let mut builder = Request::builder().method(method).uri(path);
+        if body.is_some() {
+            builder = builder.header("content-type", "application/json");
+        }
+        let body = body.map(|b| Body::from(b.to_string())).unwrap_or_else(Body::empty);
+        self.send(builder.body(body).unwrap(), ip).await
+    }
+
+    pub async fn send(&self, mut req: Request<Body>, ip: [u8; 4]) -> TestResponse {
+        req.extensions_mut().insert(ConnectInfo(SocketAddr::from((IpAddr::from(ip), 40000))));
+        let res = self.router.clone().oneshot(req).await.expect("router is infallible");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.expect("body").to_bytes();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| panic!("response is not JSON: {}", String::from_utf8_lossy(&bytes)));
+        TestResponse { status, headers, body }
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> TestResponse {
+        self.request(Method::POST, path, Some(body), DEFAULT_IP).await
+    }
+
+    pub async fn post_from(&self, ip: [u8; 4], path: &str, body: Value) -> TestResponse {
+        self.request(Method::POST, path, Some(body), ip).await
+    }
+
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.request(Method::GET, path, None, DEFAULT_IP).await
+    }
+
+    /// Every SMS this app sent to `e164`, oldest first.
+    pub async fn sms_to(&self, e164: &str) -> Vec<String> {
+        match &self.sms {
+            SmsProbe::Outbox(outbox) => {
+                outbox.list().unwrap().into_iter().filter(|m| m.to == e164).map(|m| m.text).collect()
+            }
+            SmsProbe::Moto => moto_sms_to(e164).await,
+        }
+    }
+
+    /// The code in the latest SMS to `e164`.
+    pub async fn last_code(&self, e164: &str) -> String {
+        let texts = self.sms_to(e164).await;
+        let last = texts.last().unwrap_or_else(|| panic!("no SMS to {e164}"));
+        code_in(last)
+    }
+}
+
+pub fn code_in(text: &str) -> String {
+    let digits: String = text.chars().filter(|c| c.is_ascii_digit()).collect();
+    assert_eq!(digits.len(), 6, "expected one 6-digit code in {text:?}");
+    digits
+}
+
+/// The SMS moto recorded for a phone number (moto keeps every Publish to a number).
+pub async fn moto_sms_to(e164: &str) -> Vec<String> {
+    let url = format!("{}/moto-api/data.json", moto_url());
+    let data: Value = reqwest::get(&url).await.expect("moto data.json").json().await.expect("moto json");
+    let mut out = vec![];
+    collect_sms(&data, e164, &mut out);
+    out
+}
+
+fn collect_sms(v: &Value, e164: &str, out: &mut Vec<String>) {
+    moto::collect_sms(v, e164, out)
+}
+
+pub mod moto;
+
+/// One request through a router (for concurrent tasks): the JSON body of the answer.
+pub async fn call(router: Router, mut req: Request<Body>) -> Value {
+    req.extensions_mut().insert(ConnectInfo(SocketAddr::from((IpAddr::from(DEFAULT_IP), 40000))));
+    let res = router.oneshot(req).await.expect("router is infallible");
+    let bytes = res.into_body().collect().await.expect("body").to_bytes();
+    serde_json::from_slice(&bytes).expect("JSON body")
+}
+
+static PHONE_SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// A valid mainland China mobile number no other test uses (moto is shared by all tests).
+pub fn new_phone() -> (String, String) {
+    let mut b = [0u8; 4];
+    OsRandom.fill(&mut b);
+    let seq = PHONE_SEQ.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let n = (u32::from_le_bytes(b) % 100_000) * 1000 + seq % 1000;
+    let national = format!("139{n:08}");
+    let e164 = format!("+86{national}");
+    (national, e164)
+}
+
+pub fn phone_body(national: &str) -> Value {
+    serde_json::json!({ "region": 86, "phone": national.parse::<u64>().unwrap() })
+}
