@@ -20,8 +20,14 @@ async fn sns_publishes_an_sms_to_the_phone_number() {
     let (national, e164) = new_phone();
     let phone = PhoneNumber::parse("86", &national).unwrap();
     let sender = SnsSender::new(sns_client(), Some("Roster".into()));
-    sender.send_sms(&phone, "Your Roster verification code is 424242").await.unwrap();
-    assert_eq!(moto_sms_to(&e164).await, vec!["Your Roster verification code is 424242".to_string()]);
+    sender
+        .send_sms(&phone, "Your Roster verification code is 424242")
+        .await
+        .unwrap();
+    assert_eq!(
+        moto_sms_to(&e164).await,
+        vec!["Your Roster verification code is 424242".to_string()]
+    );
 }
 
 #[tokio::test]
@@ -45,15 +51,33 @@ async fn an_s3_presigned_put_uploads_the_file_to_the_bucket() {
     let bucket = format!("roster-avatars-{}", std::process::id());
     let _ = s3.create_bucket().bucket(&bucket).send().await;
     let signer = S3Uploads::new(s3.clone(), bucket.clone());
-    let up = signer.presign_put("avatars/u1/a.png", "image/png", 300).await.unwrap();
+    let up = signer
+        .presign_put("avatars/u1/a.png", "image/png", 300)
+        .await
+        .unwrap();
     assert_eq!(up.method, "PUT");
     assert!(up.url.contains("X-Amz-Signature="), "{}", up.url);
     let client = reqwest::Client::new();
-    let res = client.put(&up.url).header("content-type", "image/png").body(vec![1u8, 2, 3]).send().await.unwrap();
+    let res = client
+        .put(&up.url)
+        .header("content-type", "image/png")
+        .body(vec![1u8, 2, 3])
+        .send()
+        .await
+        .unwrap();
     assert!(res.status().is_success(), "{}", res.status());
-    let got = s3.get_object().bucket(&bucket).key("avatars/u1/a.png").send().await.unwrap();
+    let got = s3
+        .get_object()
+        .bucket(&bucket)
+        .key("avatars/u1/a.png")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(got.content_type(), Some("image/png"));
-    assert_eq!(got.body.collect().await.unwrap().into_bytes().to_vec(), vec![1u8, 2, 3]);
+    assert_eq!(
+        got.body.collect().await.unwrap().into_bytes().to_vec(),
+        vec![1u8, 2, 3]
+    );
 }
 
 #[tokio::test]
@@ -64,38 +88,84 @@ async fn the_local_outbox_lists_what_it_sent() {
     let phone = PhoneNumber::parse("86", &national).unwrap();
     outbox.send_sms(&phone, "hello").await.unwrap();
     let listed = outbox.list().unwrap();
-    assert_eq!((listed.len(), listed[0].to.as_str(), listed[0].text.as_str()), (1, e164.as_str(), "hello"));
+    assert_eq!(
+        (listed.len(), listed[0].to.as_str(), listed[0].text.as_str()),
+        (1, e164.as_str(), "hello")
+    );
     assert_eq!(listed[0].sent_at, T0 * 1000);
 }
 
 async fn put(app: &TestApp, url: &str, content_type: &str, body: &'static [u8]) -> StatusCode {
     let path = url.strip_prefix("http://127.0.0.1:7700").unwrap();
-    let req = axum::http::Request::put(path).header("content-type", content_type).body(axum::body::Body::from(body)).unwrap();
+    let req = axum::http::Request::put(path)
+        .header("content-type", content_type)
+        .body(axum::body::Body::from(body))
+        .unwrap();
     app.router.clone().oneshot(req).await.unwrap().status()
 }
 
 #[tokio::test]
 async fn a_local_presigned_put_stores_the_file_and_only_for_its_key_type_and_time() {
     let app = TestApp::spawn(StoreKind::Sqlite).await;
-    let up = app.state.uploads.presign_put("avatars/u1/face.png", "image/png", 300).await.unwrap();
-    assert_eq!(put(&app, &up.url, "image/jpeg", b"x").await, StatusCode::FORBIDDEN, "another content type");
+    let up = app
+        .state
+        .uploads
+        .presign_put("avatars/u1/face.png", "image/png", 300)
+        .await
+        .unwrap();
+    assert_eq!(
+        put(&app, &up.url, "image/jpeg", b"x").await,
+        StatusCode::FORBIDDEN,
+        "another content type"
+    );
     let other_key = up.url.replace("face.png", "other.png");
-    assert_eq!(put(&app, &other_key, "image/png", b"x").await, StatusCode::FORBIDDEN, "another key");
-    assert_eq!(put(&app, &up.url, "image/png", b"\x89PNG").await, StatusCode::OK);
-    let res = app.router.clone().oneshot(axum::http::Request::get("/_local/uploads/avatars/u1/face.png").body(axum::body::Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(
+        put(&app, &other_key, "image/png", b"x").await,
+        StatusCode::FORBIDDEN,
+        "another key"
+    );
+    assert_eq!(
+        put(&app, &up.url, "image/png", b"\x89PNG").await,
+        StatusCode::OK
+    );
+    let res = app
+        .router
+        .clone()
+        .oneshot(
+            axum::http::Request::get("/_local/uploads/avatars/u1/face.png")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
     assert_eq!(res.headers()["content-type"], "image/png");
-    assert_eq!(res.into_body().collect().await.unwrap().to_bytes().as_ref(), b"\x89PNG");
+    assert_eq!(
+        res.into_body().collect().await.unwrap().to_bytes().as_ref(),
+        b"\x89PNG"
+    );
     app.clock.advance_secs(300);
-    assert_eq!(put(&app, &up.url, "image/png", b"late").await, StatusCode::FORBIDDEN, "expired");
+    assert_eq!(
+        put(&app, &up.url, "image/png", b"late").await,
+        StatusCode::FORBIDDEN,
+        "expired"
+    );
     let escape = up.url.replace("avatars/u1/face.png", "..%2F..%2Fescape");
-    assert_eq!(put(&app, &escape, "image/png", b"x").await, StatusCode::FORBIDDEN);
+    assert_eq!(
+        put(&app, &escape, "image/png", b"x").await,
+        StatusCode::FORBIDDEN
+    );
 }
 
 #[tokio::test]
 async fn the_outbox_route_lists_sent_sms_as_json() {
     let app = TestApp::spawn(StoreKind::Sqlite).await;
     let (national, e164) = new_phone();
-    assert_eq!(app.post("/user/send_code", support::phone_body(&national)).await.code(), 200);
+    assert_eq!(
+        app.post("/user/send_code", support::phone_body(&national))
+            .await
+            .code(),
+        200
+    );
     let res = app.get("/_local/outbox").await;
     assert_eq!(res.code(), 200);
     let list = res.body["result"].as_array().unwrap();

@@ -5,7 +5,9 @@ mod support;
 
 use std::sync::Arc;
 
-use roster::ports::{Attr, Condition, IndexName, Item, Key, ManualClock, Query, Store, StoreError, TxOp, Update};
+use roster::ports::{
+    Attr, Condition, IndexName, Item, Key, ManualClock, Query, Store, StoreError, TxOp, Update,
+};
 use support::{fresh_store, StoreKind, T0};
 
 struct Fixture {
@@ -18,7 +20,11 @@ async fn fixture(kind: StoreKind) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::starting_at_secs(T0));
     let store = fresh_store(kind, clock.clone(), dir.path()).await;
-    Fixture { store, clock, _dir: dir }
+    Fixture {
+        store,
+        clock,
+        _dir: dir,
+    }
 }
 
 fn item(pk: &str, sk: &str) -> Item {
@@ -26,8 +32,21 @@ fn item(pk: &str, sk: &str) -> Item {
 }
 
 async fn a_conditional_put_fails_on_an_existing_item_and_changes_nothing(f: Fixture) {
-    f.store.put(item("A", "1").with_s("v", "first"), Some(Condition::NotExists)).await.unwrap();
-    let err = f.store.put(item("A", "1").with_s("v", "second"), Some(Condition::NotExists)).await.unwrap_err();
+    f.store
+        .put(
+            item("A", "1").with_s("v", "first"),
+            Some(Condition::NotExists),
+        )
+        .await
+        .unwrap();
+    let err = f
+        .store
+        .put(
+            item("A", "1").with_s("v", "second"),
+            Some(Condition::NotExists),
+        )
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::ConditionFailed), "{err:?}");
     let stored = f.store.get(&Key::new("A", "1")).await.unwrap().unwrap();
     assert_eq!(stored.s("v"), Some("first"));
@@ -38,37 +57,85 @@ async fn a_transaction_is_all_or_nothing_and_names_the_failed_condition(f: Fixtu
     let err = f
         .store
         .transact_write(vec![
-            TxOp::Put { item: item("T", "new1").with_n("n", 1), condition: Some(Condition::NotExists) },
-            TxOp::Update { key: Key::new("T", "counter"), updates: vec![Update::add("n", 5)], condition: None },
-            TxOp::Put { item: item("T", "taken").with_n("n", 3), condition: Some(Condition::NotExists) },
+            TxOp::Put {
+                item: item("T", "new1").with_n("n", 1),
+                condition: Some(Condition::NotExists),
+            },
+            TxOp::Update {
+                key: Key::new("T", "counter"),
+                updates: vec![Update::add("n", 5)],
+                condition: None,
+            },
+            TxOp::Put {
+                item: item("T", "taken").with_n("n", 3),
+                condition: Some(Condition::NotExists),
+            },
         ])
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::TxConditionFailed { index: 2 }), "{err:?}");
+    assert!(
+        matches!(err, StoreError::TxConditionFailed { index: 2 }),
+        "{err:?}"
+    );
     assert!(f.store.get(&Key::new("T", "new1")).await.unwrap().is_none());
-    assert!(f.store.get(&Key::new("T", "counter")).await.unwrap().is_none());
-    assert_eq!(f.store.get(&Key::new("T", "taken")).await.unwrap().unwrap().n("n"), None);
+    assert!(f
+        .store
+        .get(&Key::new("T", "counter"))
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        f.store
+            .get(&Key::new("T", "taken"))
+            .await
+            .unwrap()
+            .unwrap()
+            .n("n"),
+        None
+    );
 
     f.store
         .transact_write(vec![
-            TxOp::Put { item: item("T", "new1"), condition: Some(Condition::NotExists) },
-            TxOp::Delete { key: Key::new("T", "taken"), condition: Some(Condition::Exists) },
-            TxOp::Check { key: Key::new("T", "absent"), condition: Condition::NotExists },
+            TxOp::Put {
+                item: item("T", "new1"),
+                condition: Some(Condition::NotExists),
+            },
+            TxOp::Delete {
+                key: Key::new("T", "taken"),
+                condition: Some(Condition::Exists),
+            },
+            TxOp::Check {
+                key: Key::new("T", "absent"),
+                condition: Condition::NotExists,
+            },
         ])
         .await
         .unwrap();
     assert!(f.store.get(&Key::new("T", "new1")).await.unwrap().is_some());
-    assert!(f.store.get(&Key::new("T", "taken")).await.unwrap().is_none());
+    assert!(f
+        .store
+        .get(&Key::new("T", "taken"))
+        .await
+        .unwrap()
+        .is_none());
 }
 
 async fn an_atomic_counter_stops_at_its_upper_bound(f: Fixture) {
     let key = Key::new("C", "count");
     let bounded = || Some(Condition::AbsentOrLessThan("n".into(), 3));
     for expected in 1..=3 {
-        let it = f.store.update(&key, vec![Update::add("n", 1)], bounded()).await.unwrap();
+        let it = f
+            .store
+            .update(&key, vec![Update::add("n", 1)], bounded())
+            .await
+            .unwrap();
         assert_eq!(it.n("n"), Some(expected));
     }
-    let err = f.store.update(&key, vec![Update::add("n", 1)], bounded()).await.unwrap_err();
+    let err = f
+        .store
+        .update(&key, vec![Update::add("n", 1)], bounded())
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::ConditionFailed));
     assert_eq!(f.store.get(&key).await.unwrap().unwrap().n("n"), Some(3));
 }
@@ -79,7 +146,13 @@ async fn concurrent_increments_are_all_counted_and_never_pass_the_bound(f: Fixtu
         .map(|_| {
             let (store, key) = (f.store.clone(), key.clone());
             tokio::spawn(async move {
-                store.update(&key, vec![Update::add("n", 1)], Some(Condition::AbsentOrLessThan("n".into(), 12))).await
+                store
+                    .update(
+                        &key,
+                        vec![Update::add("n", 1)],
+                        Some(Condition::AbsentOrLessThan("n".into(), 12)),
+                    )
+                    .await
             })
         })
         .collect();
@@ -99,7 +172,14 @@ async fn of_concurrent_conditional_puts_exactly_one_wins(f: Fixture) {
     let tasks: Vec<_> = (0..20)
         .map(|i| {
             let store = f.store.clone();
-            tokio::spawn(async move { store.put(item("U", "marker").with_n("by", i), Some(Condition::NotExists)).await })
+            tokio::spawn(async move {
+                store
+                    .put(
+                        item("U", "marker").with_n("by", i),
+                        Some(Condition::NotExists),
+                    )
+                    .await
+            })
         })
         .collect();
     let mut wins = 0;
@@ -113,7 +193,10 @@ async fn of_concurrent_conditional_puts_exactly_one_wins(f: Fixture) {
 
 async fn a_query_pages_by_cursor_and_returns_every_item_exactly_once(f: Fixture) {
     for i in 0..23 {
-        f.store.put(item("Q", &format!("REL#{i:03}")).with_n("i", i), None).await.unwrap();
+        f.store
+            .put(item("Q", &format!("REL#{i:03}")).with_n("i", i), None)
+            .await
+            .unwrap();
     }
     f.store.put(item("Q", "OTHER#1"), None).await.unwrap();
     f.store.put(item("Q", "REK#1"), None).await.unwrap();
@@ -123,7 +206,10 @@ async fn a_query_pages_by_cursor_and_returns_every_item_exactly_once(f: Fixture)
         let mut cursor = None;
         let mut pages = 0;
         loop {
-            let mut q = Query::partition("Q").begins_with("REL#").limit(5).after(cursor.clone());
+            let mut q = Query::partition("Q")
+                .begins_with("REL#")
+                .limit(5)
+                .after(cursor.clone());
             if !ascending {
                 q = q.descending();
             }
@@ -147,18 +233,33 @@ async fn a_query_pages_by_cursor_and_returns_every_item_exactly_once(f: Fixture)
 async fn the_inverted_index_finds_items_by_their_index_key(f: Fixture) {
     for who in ["alice", "bob", "carol"] {
         f.store
-            .put(item(&format!("USER#{who}"), "FOLLOWS#dave").indexed_as(Key::new("FOLLOWED#dave", who)), None)
+            .put(
+                item(&format!("USER#{who}"), "FOLLOWS#dave")
+                    .indexed_as(Key::new("FOLLOWED#dave", who)),
+                None,
+            )
             .await
             .unwrap();
     }
-    f.store.put(item("USER#erin", "FOLLOWS#frank").indexed_as(Key::new("FOLLOWED#frank", "erin")), None).await.unwrap();
+    f.store
+        .put(
+            item("USER#erin", "FOLLOWS#frank").indexed_as(Key::new("FOLLOWED#frank", "erin")),
+            None,
+        )
+        .await
+        .unwrap();
     // Index reads are eventually consistent on DynamoDB; Local applies them at once.
     let mut fans = vec![];
     let mut cursor = None;
     loop {
         let page = f
             .store
-            .query(Query::partition("FOLLOWED#dave").on(IndexName::Inverted).limit(2).after(cursor))
+            .query(
+                Query::partition("FOLLOWED#dave")
+                    .on(IndexName::Inverted)
+                    .limit(2)
+                    .after(cursor),
+            )
             .await
             .unwrap();
         fans.extend(page.items.iter().map(|i| i.key.pk.clone()));
@@ -171,67 +272,154 @@ async fn the_inverted_index_finds_items_by_their_index_key(f: Fixture) {
 }
 
 async fn an_item_past_its_expiry_reads_as_absent_while_still_stored(f: Fixture) {
-    f.store.put(item("E", "soon").expiring_at(T0 + 60).with_s("v", "x"), None).await.unwrap();
-    f.store.put(item("E", "later").expiring_at(T0 + 600), None).await.unwrap();
+    f.store
+        .put(
+            item("E", "soon").expiring_at(T0 + 60).with_s("v", "x"),
+            None,
+        )
+        .await
+        .unwrap();
+    f.store
+        .put(item("E", "later").expiring_at(T0 + 600), None)
+        .await
+        .unwrap();
     assert!(f.store.get(&Key::new("E", "soon")).await.unwrap().is_some());
     f.clock.advance_secs(60);
     assert!(f.store.get(&Key::new("E", "soon")).await.unwrap().is_none());
-    let batch = f.store.batch_get(&[Key::new("E", "soon"), Key::new("E", "later")]).await.unwrap();
+    let batch = f
+        .store
+        .batch_get(&[Key::new("E", "soon"), Key::new("E", "later")])
+        .await
+        .unwrap();
     assert!(batch[0].is_none() && batch[1].is_some());
     let page = f.store.query(Query::partition("E")).await.unwrap();
-    assert_eq!(page.items.iter().map(|i| i.key.sk.as_str()).collect::<Vec<_>>(), vec!["later"]);
+    assert_eq!(
+        page.items
+            .iter()
+            .map(|i| i.key.sk.as_str())
+            .collect::<Vec<_>>(),
+        vec!["later"]
+    );
     // Conditions see it as absent too: it can be replaced as new, and is not "existing".
-    let err = f.store.update(&Key::new("E", "soon"), vec![Update::add("n", 1)], Some(Condition::Exists)).await;
+    let err = f
+        .store
+        .update(
+            &Key::new("E", "soon"),
+            vec![Update::add("n", 1)],
+            Some(Condition::Exists),
+        )
+        .await;
     assert!(matches!(err, Err(StoreError::ConditionFailed)));
-    f.store.put(item("E", "soon").with_s("v", "fresh"), Some(Condition::NotExists)).await.unwrap();
-    assert_eq!(f.store.get(&Key::new("E", "soon")).await.unwrap().unwrap().s("v"), Some("fresh"));
+    f.store
+        .put(
+            item("E", "soon").with_s("v", "fresh"),
+            Some(Condition::NotExists),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store
+            .get(&Key::new("E", "soon"))
+            .await
+            .unwrap()
+            .unwrap()
+            .s("v"),
+        Some("fresh")
+    );
 }
 
 async fn batch_get_returns_items_in_key_order_with_gaps(f: Fixture) {
     for i in 0..30 {
-        f.store.put(item(&format!("B{i}"), "x").with_n("i", i), None).await.unwrap();
+        f.store
+            .put(item(&format!("B{i}"), "x").with_n("i", i), None)
+            .await
+            .unwrap();
     }
-    let keys: Vec<Key> = (0..35).rev().map(|i| Key::new(format!("B{i}"), "x")).collect();
+    let keys: Vec<Key> = (0..35)
+        .rev()
+        .map(|i| Key::new(format!("B{i}"), "x"))
+        .collect();
     let got = f.store.batch_get(&keys).await.unwrap();
     assert_eq!(got.len(), 35);
     for (k, g) in keys.iter().zip(&got) {
         let i: i64 = k.pk[1..].parse().unwrap();
-        assert_eq!(g.as_ref().and_then(|it| it.n("i")), (i < 30).then_some(i), "{k:?}");
+        assert_eq!(
+            g.as_ref().and_then(|it| it.n("i")),
+            (i < 30).then_some(i),
+            "{k:?}"
+        );
     }
 }
 
 async fn updates_set_add_and_remove_and_conditions_compare_values(f: Fixture) {
     let key = Key::new("UPD", "1");
-    f.store.put(item("UPD", "1").with_s("state", "open").with_n("n", 1).with_s("gone", "x"), None).await.unwrap();
+    f.store
+        .put(
+            item("UPD", "1")
+                .with_s("state", "open")
+                .with_n("n", 1)
+                .with_s("gone", "x"),
+            None,
+        )
+        .await
+        .unwrap();
     let it = f
         .store
         .update(
             &key,
-            vec![Update::set("state", Attr::S("closed".into())), Update::add("n", 4), Update::Remove("gone".into())],
+            vec![
+                Update::set("state", Attr::S("closed".into())),
+                Update::add("n", 4),
+                Update::Remove("gone".into()),
+            ],
             Some(Condition::eq("state", Attr::S("open".into()))),
         )
         .await
         .unwrap();
-    assert_eq!((it.s("state"), it.n("n"), it.s("gone")), (Some("closed"), Some(5), None));
+    assert_eq!(
+        (it.s("state"), it.n("n"), it.s("gone")),
+        (Some("closed"), Some(5), None)
+    );
     let err = f
         .store
-        .update(&key, vec![Update::set("state", Attr::S("x".into()))], Some(Condition::eq("state", Attr::S("open".into()))))
+        .update(
+            &key,
+            vec![Update::set("state", Attr::S("x".into()))],
+            Some(Condition::eq("state", Attr::S("open".into()))),
+        )
         .await;
     assert!(matches!(err, Err(StoreError::ConditionFailed)));
-    let old = f.store.delete(&key, Some(Condition::eq("state", Attr::S("closed".into())))).await.unwrap();
+    let old = f
+        .store
+        .delete(&key, Some(Condition::eq("state", Attr::S("closed".into()))))
+        .await
+        .unwrap();
     assert_eq!(old.and_then(|o| o.n("n")), Some(5));
     assert!(f.store.get(&key).await.unwrap().is_none());
 }
 
 async fn a_failed_conditional_delete_keeps_the_item(f: Fixture) {
-    f.store.put(item("D", "1").with_s("owner", "a"), None).await.unwrap();
-    let err = f.store.delete(&Key::new("D", "1"), Some(Condition::eq("owner", Attr::S("b".into())))).await;
+    f.store
+        .put(item("D", "1").with_s("owner", "a"), None)
+        .await
+        .unwrap();
+    let err = f
+        .store
+        .delete(
+            &Key::new("D", "1"),
+            Some(Condition::eq("owner", Attr::S("b".into()))),
+        )
+        .await;
     assert!(matches!(err, Err(StoreError::ConditionFailed)));
     assert!(f.store.get(&Key::new("D", "1")).await.unwrap().is_some());
 }
 
 async fn reserved_attribute_names_are_refused(f: Fixture) {
-    let err = f.store.put(item("R", "1").with_s("pk", "x"), None).await.unwrap_err();
+    let err = f
+        .store
+        .put(item("R", "1").with_s("pk", "x"), None)
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Invalid(_)));
 }
 

@@ -65,20 +65,34 @@ pub enum StartError {
 }
 
 fn data_dir_error(path: &Path, e: impl std::fmt::Display) -> StartError {
-    StartError::DataDir { path: path.display().to_string(), message: e.to_string() }
+    StartError::DataDir {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
 }
 
 /// Local mode's secret, created once and shared by every process using the data folder.
 fn local_secret(dir: &Path) -> Result<Vec<u8>, StartError> {
     let path = dir.join("local-secret.b64");
-    let decode = |text: &str| base64::engine::general_purpose::STANDARD.decode(text.trim()).ok().filter(|b| b.len() >= 32);
+    let decode = |text: &str| {
+        base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .ok()
+            .filter(|b| b.len() >= 32)
+    };
     if let Ok(text) = std::fs::read_to_string(&path) {
-        return decode(&text).ok_or_else(|| data_dir_error(&path, "is not a valid secret; delete it to mint a new one"));
+        return decode(&text).ok_or_else(|| {
+            data_dir_error(&path, "is not a valid secret; delete it to mint a new one")
+        });
     }
     let mut bytes = [0u8; 32];
     OsRandom.fill(&mut bytes);
     let tmp = dir.join(format!("local-secret.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, base64::engine::general_purpose::STANDARD.encode(bytes)).map_err(|e| data_dir_error(&tmp, e))?;
+    std::fs::write(
+        &tmp,
+        base64::engine::general_purpose::STANDARD.encode(bytes),
+    )
+    .map_err(|e| data_dir_error(&tmp, e))?;
     // Linking never replaces an existing file: of two racing processes, one secret wins.
     let _ = std::fs::hard_link(&tmp, &path);
     let _ = std::fs::remove_file(&tmp);
@@ -100,44 +114,80 @@ impl AppState {
             || config.uploads == UploadSetting::Local
             || config.code_secret.is_none();
         if needs_dir {
-            std::fs::create_dir_all(&config.data_dir).map_err(|e| data_dir_error(&config.data_dir, e))?;
+            std::fs::create_dir_all(&config.data_dir)
+                .map_err(|e| data_dir_error(&config.data_dir, e))?;
         }
         let secret = match &config.code_secret {
             Some(s) => s.clone(),
             None => local_secret(&config.data_dir)?,
         };
-        let code_key = HmacKey::new(&secret)
-            .map_err(|m| StartError::Config(ConfigError { var: "ROSTER_CODE_SECRET", message: m }))?;
+        let code_key = HmacKey::new(&secret).map_err(|m| {
+            StartError::Config(ConfigError {
+                var: "ROSTER_CODE_SECRET",
+                message: m,
+            })
+        })?;
         let sdk = if needs_aws {
-            Some(aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await)
+            Some(
+                aws_config::defaults(aws_config::BehaviorVersion::latest())
+                    .load()
+                    .await,
+            )
         } else {
             None
         };
-        let sdk_ref = || sdk.as_ref().ok_or_else(|| StartError::Config(ConfigError { var: "AWS", message: "configuration missing".into() }));
+        let sdk_ref = || {
+            sdk.as_ref().ok_or_else(|| {
+                StartError::Config(ConfigError {
+                    var: "AWS",
+                    message: "configuration missing".into(),
+                })
+            })
+        };
 
         let store: Arc<dyn Store> = match &config.store {
-            StoreSetting::Sqlite => Arc::new(SqliteStore::open(&config.data_dir.join("roster.db"), clock.clone())?),
-            StoreSetting::DynamoDb { table } => {
-                Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk_ref()?), table.clone(), clock.clone()))
-            }
+            StoreSetting::Sqlite => Arc::new(SqliteStore::open(
+                &config.data_dir.join("roster.db"),
+                clock.clone(),
+            )?),
+            StoreSetting::DynamoDb { table } => Arc::new(DynamoStore::new(
+                aws_sdk_dynamodb::Client::new(sdk_ref()?),
+                table.clone(),
+                clock.clone(),
+            )),
         };
         let outbox = Arc::new(LocalOutbox::new(&config.data_dir, clock.clone()));
         let sms: Arc<dyn MessageSender> = match &config.sms {
             SmsSetting::Outbox => outbox.clone(),
-            SmsSetting::Sns { sender_id } => Arc::new(SnsSender::new(aws_sdk_sns::Client::new(sdk_ref()?), sender_id.clone())),
+            SmsSetting::Sns { sender_id } => Arc::new(SnsSender::new(
+                aws_sdk_sns::Client::new(sdk_ref()?),
+                sender_id.clone(),
+            )),
         };
-        let local_uploads =
-            Arc::new(LocalUploads::new(&config.data_dir, config.public_url.clone(), code_key.clone(), clock.clone()));
+        let local_uploads = Arc::new(LocalUploads::new(
+            &config.data_dir,
+            config.public_url.clone(),
+            code_key.clone(),
+            clock.clone(),
+        ));
         let uploads: Arc<dyn UploadSigner> = match &config.uploads {
             UploadSetting::Local => local_uploads.clone(),
             UploadSetting::S3 { bucket } => {
                 let s3 = aws_sdk_s3::config::Builder::from(sdk_ref()?)
-                    .force_path_style(std::env::var("ROSTER_S3_PATH_STYLE").is_ok_and(|v| v == "true"))
+                    .force_path_style(
+                        std::env::var("ROSTER_S3_PATH_STYLE").is_ok_and(|v| v == "true"),
+                    )
                     .build();
-                Arc::new(S3Uploads::new(aws_sdk_s3::Client::from_conf(s3), bucket.clone()))
+                Arc::new(S3Uploads::new(
+                    aws_sdk_s3::Client::from_conf(s3),
+                    bucket.clone(),
+                ))
             }
         };
-        let local = (!config.production).then(|| LocalAdapters { outbox, uploads: local_uploads });
+        let local = (!config.production).then(|| LocalAdapters {
+            outbox,
+            uploads: local_uploads,
+        });
         Ok(AppState::new(Services {
             config,
             store,

@@ -14,14 +14,19 @@ pub struct ConfigError {
 }
 
 fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError { var, message: message.into() }
+    ConfigError {
+        var,
+        message: message.into(),
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum StoreSetting {
     /// The embedded SQLite file `roster.db` in the data folder.
     Sqlite,
-    DynamoDb { table: String },
+    DynamoDb {
+        table: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -114,21 +119,40 @@ impl Config {
         let store = match get("ROSTER_STORE").as_deref() {
             None | Some("sqlite") => StoreSetting::Sqlite,
             Some("dynamodb") => StoreSetting::DynamoDb {
-                table: get("ROSTER_TABLE").ok_or_else(|| err("ROSTER_TABLE", "is required when ROSTER_STORE=dynamodb"))?,
+                table: get("ROSTER_TABLE")
+                    .ok_or_else(|| err("ROSTER_TABLE", "is required when ROSTER_STORE=dynamodb"))?,
             },
-            Some(other) => return Err(err("ROSTER_STORE", format!("must be sqlite or dynamodb, not {other:?}"))),
+            Some(other) => {
+                return Err(err(
+                    "ROSTER_STORE",
+                    format!("must be sqlite or dynamodb, not {other:?}"),
+                ))
+            }
         };
         let sms = match get("ROSTER_SMS").as_deref() {
             None | Some("outbox") => SmsSetting::Outbox,
-            Some("sns") => SmsSetting::Sns { sender_id: get("ROSTER_SMS_SENDER_ID") },
-            Some(other) => return Err(err("ROSTER_SMS", format!("must be outbox or sns, not {other:?}"))),
+            Some("sns") => SmsSetting::Sns {
+                sender_id: get("ROSTER_SMS_SENDER_ID"),
+            },
+            Some(other) => {
+                return Err(err(
+                    "ROSTER_SMS",
+                    format!("must be outbox or sns, not {other:?}"),
+                ))
+            }
         };
         let uploads = match get("ROSTER_UPLOADS").as_deref() {
             None | Some("local") => UploadSetting::Local,
             Some("s3") => UploadSetting::S3 {
-                bucket: get("ROSTER_BUCKET").ok_or_else(|| err("ROSTER_BUCKET", "is required when ROSTER_UPLOADS=s3"))?,
+                bucket: get("ROSTER_BUCKET")
+                    .ok_or_else(|| err("ROSTER_BUCKET", "is required when ROSTER_UPLOADS=s3"))?,
             },
-            Some(other) => return Err(err("ROSTER_UPLOADS", format!("must be local or s3, not {other:?}"))),
+            Some(other) => {
+                return Err(err(
+                    "ROSTER_UPLOADS",
+                    format!("must be local or s3, not {other:?}"),
+                ))
+            }
         };
         let code_secret = match get("ROSTER_CODE_SECRET") {
             Some(v) => {
@@ -142,22 +166,43 @@ impl Config {
             }
             // Only a laptop may mint its own secret; a deployed stack must be given one.
             None if store == StoreSetting::Sqlite && !production => None,
-            None => return Err(err("ROSTER_CODE_SECRET", "is required outside local mode (base64, 32+ bytes)")),
+            None => {
+                return Err(err(
+                    "ROSTER_CODE_SECRET",
+                    "is required outside local mode (base64, 32+ bytes)",
+                ))
+            }
         };
-        if production && (store == StoreSetting::Sqlite || sms == SmsSetting::Outbox || uploads == UploadSetting::Local) {
+        if production
+            && (store == StoreSetting::Sqlite
+                || sms == SmsSetting::Outbox
+                || uploads == UploadSetting::Local)
+        {
             return Err(err("ROSTER_PRODUCTION", "is true, so ROSTER_STORE=dynamodb, ROSTER_SMS=sns and ROSTER_UPLOADS=s3 are required"));
         }
-        let sms_regions = parse_regions(get("ROSTER_SMS_REGIONS").as_deref().unwrap_or(DEFAULT_SMS_REGIONS))?;
+        let sms_regions = parse_regions(
+            get("ROSTER_SMS_REGIONS")
+                .as_deref()
+                .unwrap_or(DEFAULT_SMS_REGIONS),
+        )?;
         let d = Limits::default();
         let limits = Limits {
             code_ttl_secs: parse_num(&get, "ROSTER_CODE_TTL_SECS", d.code_ttl_secs)?,
             code_max_tries: parse_num(&get, "ROSTER_CODE_MAX_TRIES", d.code_max_tries)?,
-            verification_token_ttl_secs: parse_num(&get, "ROSTER_VERIFICATION_TOKEN_TTL_SECS", d.verification_token_ttl_secs)?,
+            verification_token_ttl_secs: parse_num(
+                &get,
+                "ROSTER_VERIFICATION_TOKEN_TTL_SECS",
+                d.verification_token_ttl_secs,
+            )?,
             sms_gap_secs: parse_num(&get, "ROSTER_SMS_GAP_SECS", d.sms_gap_secs)?,
             sms_per_phone_hour: parse_num(&get, "ROSTER_SMS_PER_PHONE_HOUR", d.sms_per_phone_hour)?,
             sms_per_phone_day: parse_num(&get, "ROSTER_SMS_PER_PHONE_DAY", d.sms_per_phone_day)?,
             sms_per_ip_hour: parse_num(&get, "ROSTER_SMS_PER_IP_HOUR", d.sms_per_ip_hour)?,
-            sms_captcha_after_per_ip_hour: parse_num(&get, "ROSTER_SMS_CAPTCHA_AFTER_PER_IP_HOUR", d.sms_captcha_after_per_ip_hour)?,
+            sms_captcha_after_per_ip_hour: parse_num(
+                &get,
+                "ROSTER_SMS_CAPTCHA_AFTER_PER_IP_HOUR",
+                d.sms_captcha_after_per_ip_hour,
+            )?,
             sms_global_day: parse_num(&get, "ROSTER_SMS_GLOBAL_DAY", d.sms_global_day)?,
             captcha_ttl_secs: parse_num(&get, "ROSTER_CAPTCHA_TTL_SECS", d.captcha_ttl_secs)?,
         };
@@ -165,7 +210,9 @@ impl Config {
             store,
             sms,
             uploads,
-            data_dir: PathBuf::from(get("ROSTER_DATA_DIR").unwrap_or_else(|| ".roster-data".into())),
+            data_dir: PathBuf::from(
+                get("ROSTER_DATA_DIR").unwrap_or_else(|| ".roster-data".into()),
+            ),
             code_secret,
             production,
             product_name: get("ROSTER_PRODUCT_NAME").unwrap_or_else(|| "Roster".into()),
@@ -176,7 +223,10 @@ impl Config {
     }
 }
 
-fn parse_bool(get: &impl Fn(&str) -> Option<String>, var: &'static str) -> Result<Option<bool>, ConfigError> {
+fn parse_bool(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+) -> Result<Option<bool>, ConfigError> {
     match get(var).as_deref() {
         None => Ok(None),
         Some("true" | "1") => Ok(Some(true)),
@@ -185,7 +235,11 @@ fn parse_bool(get: &impl Fn(&str) -> Option<String>, var: &'static str) -> Resul
     }
 }
 
-fn parse_num(get: &impl Fn(&str) -> Option<String>, var: &'static str, default: i64) -> Result<i64, ConfigError> {
+fn parse_num(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: i64,
+) -> Result<i64, ConfigError> {
     match get(var) {
         None => Ok(default),
         Some(v) => v
@@ -203,8 +257,12 @@ fn parse_regions(raw: &str) -> Result<RegionAllowList, ConfigError> {
     }
     let mut set = BTreeSet::new();
     for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let code = crate::domain::CallingCode::parse("ROSTER_SMS_REGIONS", part)
-            .map_err(|e| err("ROSTER_SMS_REGIONS", format!("holds {part:?}: {}", e.message)))?;
+        let code = crate::domain::CallingCode::parse("ROSTER_SMS_REGIONS", part).map_err(|e| {
+            err(
+                "ROSTER_SMS_REGIONS",
+                format!("holds {part:?}: {}", e.message),
+            )
+        })?;
         set.insert(code.value());
     }
     Ok(RegionAllowList::Only(set))
@@ -216,7 +274,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn cfg(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -235,18 +296,40 @@ mod tests {
 
     #[test]
     fn errors_name_the_variable() {
-        assert_eq!(cfg(&[("ROSTER_STORE", "mysql")]).unwrap_err().var, "ROSTER_STORE");
-        assert_eq!(cfg(&[("ROSTER_STORE", "dynamodb")]).unwrap_err().var, "ROSTER_TABLE");
-        assert_eq!(cfg(&[("ROSTER_SMS_PER_IP_HOUR", "-3")]).unwrap_err().var, "ROSTER_SMS_PER_IP_HOUR");
-        assert_eq!(cfg(&[("ROSTER_SMS_REGIONS", "86,999")]).unwrap_err().var, "ROSTER_SMS_REGIONS");
-        assert_eq!(cfg(&[("ROSTER_CODE_SECRET", "c2hvcnQ=")]).unwrap_err().var, "ROSTER_CODE_SECRET");
-        assert_eq!(cfg(&[("ROSTER_PRODUCTION", "yes")]).unwrap_err().var, "ROSTER_PRODUCTION");
+        assert_eq!(
+            cfg(&[("ROSTER_STORE", "mysql")]).unwrap_err().var,
+            "ROSTER_STORE"
+        );
+        assert_eq!(
+            cfg(&[("ROSTER_STORE", "dynamodb")]).unwrap_err().var,
+            "ROSTER_TABLE"
+        );
+        assert_eq!(
+            cfg(&[("ROSTER_SMS_PER_IP_HOUR", "-3")]).unwrap_err().var,
+            "ROSTER_SMS_PER_IP_HOUR"
+        );
+        assert_eq!(
+            cfg(&[("ROSTER_SMS_REGIONS", "86,999")]).unwrap_err().var,
+            "ROSTER_SMS_REGIONS"
+        );
+        assert_eq!(
+            cfg(&[("ROSTER_CODE_SECRET", "c2hvcnQ=")]).unwrap_err().var,
+            "ROSTER_CODE_SECRET"
+        );
+        assert_eq!(
+            cfg(&[("ROSTER_PRODUCTION", "yes")]).unwrap_err().var,
+            "ROSTER_PRODUCTION"
+        );
     }
 
     #[test]
     fn production_refuses_local_adapters() {
         let secret = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
-        let e = cfg(&[("ROSTER_PRODUCTION", "true"), ("ROSTER_CODE_SECRET", &secret)]).unwrap_err();
+        let e = cfg(&[
+            ("ROSTER_PRODUCTION", "true"),
+            ("ROSTER_CODE_SECRET", &secret),
+        ])
+        .unwrap_err();
         assert_eq!(e.var, "ROSTER_PRODUCTION");
     }
 }

@@ -12,7 +12,9 @@ impl HmacKey {
         if secret.len() < 32 {
             return Err(format!("must be at least 32 bytes, got {}", secret.len()));
         }
-        <Hmac<Sha256> as KeyInit>::new_from_slice(secret).map(HmacKey).map_err(|e| e.to_string())
+        <Hmac<Sha256> as KeyInit>::new_from_slice(secret)
+            .map(HmacKey)
+            .map_err(|e| e.to_string())
     }
 
     /// The tag of the parts, each length-prefixed so that ("ab","c") and ("a","bc") differ.

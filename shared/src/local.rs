@@ -33,7 +33,10 @@ pub fn router(state: AppState) -> Router {
 }
 
 fn local(state: &AppState) -> Result<&crate::app::LocalAdapters, AppError> {
-    state.local.as_ref().ok_or_else(|| AppError::NotFound("local routes are off".into()))
+    state
+        .local
+        .as_ref()
+        .ok_or_else(|| AppError::NotFound("local routes are off".into()))
 }
 
 async fn outbox(State(state): State<AppState>) -> ApiResult {
@@ -49,7 +52,10 @@ struct UploadParams {
 }
 
 fn upload_refused(e: LocalUploadError) -> Response {
-    json_response(StatusCode::FORBIDDEN, serde_json::json!({ "code": 403, "message": e.to_string() }))
+    json_response(
+        StatusCode::FORBIDDEN,
+        serde_json::json!({ "code": 403, "message": e.to_string() }),
+    )
 }
 
 async fn upload(
@@ -64,27 +70,42 @@ async fn upload(
         Ok(path) => path,
         Err(e) => return Ok(upload_refused(e)),
     };
-    let sent_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let sent_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if sent_type != p.content_type {
         return Ok(upload_refused(LocalUploadError::BadSignature));
     }
     if let Some(dir) = path.parent() {
-        tokio::fs::create_dir_all(dir).await.map_err(|e| AppError::Internal(e.to_string()))?;
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?;
     }
-    tokio::fs::write(&path, &body).await.map_err(|e| AppError::Internal(e.to_string()))?;
+    tokio::fs::write(&path, &body)
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
     tokio::fs::write(path.with_extension("content-type"), &p.content_type)
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
     Ok(StatusCode::OK.into_response())
 }
 
-async fn download(State(state): State<AppState>, Path(key): Path<String>) -> Result<Response, AppError> {
+async fn download(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+) -> Result<Response, AppError> {
     let uploads = &local(&state)?.uploads;
-    if key.split('/').any(|p| p.is_empty() || p == "." || p == "..") {
+    if key
+        .split('/')
+        .any(|p| p.is_empty() || p == "." || p == "..")
+    {
         return Err(AppError::NotFound("no such upload".into()));
     }
     let path = uploads.path_of(&key);
-    let body = tokio::fs::read(&path).await.map_err(|_| AppError::NotFound("no such upload".into()))?;
+    let body = tokio::fs::read(&path)
+        .await
+        .map_err(|_| AppError::NotFound("no such upload".into()))?;
     let ct = tokio::fs::read_to_string(path.with_extension("content-type"))
         .await
         .unwrap_or_else(|_| "application/octet-stream".into());
@@ -103,13 +124,15 @@ pub enum ServeError {
 
 /// Serves on 127.0.0.1 until Ctrl-C.
 pub async fn serve_local(state: AppState, port: u16) -> Result<(), ServeError> {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AddrInUse {
-            ServeError::PortInUse(port)
-        } else {
-            ServeError::Listen(port, e)
-        }
-    })?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AddrInUse {
+                ServeError::PortInUse(port)
+            } else {
+                ServeError::Listen(port, e)
+            }
+        })?;
     let addr = listener.local_addr().map_err(ServeError::Serve)?;
     println!("Roster is listening on http://{addr}");
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();

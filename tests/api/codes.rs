@@ -12,31 +12,59 @@ use crate::on_every_store;
 use crate::support::{new_phone, phone_body, TestApp};
 
 async fn send(app: &TestApp, national: &str) -> i64 {
-    app.post("/user/send_code", phone_body(national)).await.code()
+    app.post("/user/send_code", phone_body(national))
+        .await
+        .code()
 }
 
 async fn verify(app: &TestApp, national: &str, code: &str) -> crate::support::TestResponse {
-    app.post("/user/verify_code", json!({"region": "86", "phone": national, "code": code})).await
+    app.post(
+        "/user/verify_code",
+        json!({"region": "86", "phone": national, "code": code}),
+    )
+    .await
 }
 
 async fn the_region_list_is_complete_by_get_and_post(app: TestApp) {
-    for res in [app.get("/user/regionlist").await, app.post("/user/regionlist", json!({})).await] {
+    for res in [
+        app.get("/user/regionlist").await,
+        app.post("/user/regionlist", json!({})).await,
+    ] {
         assert_eq!((res.status, res.code()), (StatusCode::OK, 200));
         let list = res.body["result"].as_array().unwrap();
         assert!(list.len() >= 240, "{}", list.len());
         let china = list.iter().find(|r| r["locale"]["en"] == "China").unwrap();
-        assert_eq!((china["region"].as_str(), china["locale"]["zh"].as_str()), (Some("86"), Some("中国")));
-        assert!(list.iter().any(|r| r["region"] == "1" && r["locale"]["en"] == "Canada"));
+        assert_eq!(
+            (china["region"].as_str(), china["locale"]["zh"].as_str()),
+            (Some("86"), Some("中国"))
+        );
+        assert!(list
+            .iter()
+            .any(|r| r["region"] == "1" && r["locale"]["en"] == "Canada"));
     }
 }
 
 async fn a_phone_is_available_until_someone_owns_it(app: TestApp) {
     let (national, _) = new_phone();
-    let res = app.post("/user/check_phone_available", phone_body(&national)).await;
+    let res = app
+        .post("/user/check_phone_available", phone_body(&national))
+        .await;
     assert_eq!(res.body, json!({"code": 200, "result": true}));
     let phone = PhoneNumber::parse("86", &national).unwrap();
-    app.state.store.put(Item::new(roster::keys::phone_owner(&phone)).with_s("userId", "u1"), None).await.unwrap();
-    let res = app.post("/user/check_phone_available", json!({"region": "86", "phone": national})).await;
+    app.state
+        .store
+        .put(
+            Item::new(roster::keys::phone_owner(&phone)).with_s("userId", "u1"),
+            None,
+        )
+        .await
+        .unwrap();
+    let res = app
+        .post(
+            "/user/check_phone_available",
+            json!({"region": "86", "phone": national}),
+        )
+        .await;
     assert_eq!(res.body, json!({"code": 200, "result": false}));
 }
 
@@ -67,7 +95,9 @@ async fn a_form_body_with_string_fields_works_like_json(app: TestApp) {
     let (national, e164) = new_phone();
     let req = axum::http::Request::post("/user/send_code")
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(axum::body::Body::from(format!("region=86&phone={national}")))
+        .body(axum::body::Body::from(format!(
+            "region=86&phone={national}"
+        )))
         .unwrap();
     assert_eq!(app.send(req, crate::support::DEFAULT_IP).await.code(), 200);
     assert_eq!(app.sms_to(&e164).await.len(), 1);
@@ -88,9 +118,20 @@ async fn a_correct_code_yields_a_verification_token_bound_to_the_phone(app: Test
     let code = app.last_code(&e164).await;
     let res = verify(&app, &national, &code).await;
     assert_eq!(res.code(), 200, "{}", res.body);
-    let token = res.body["result"]["verification_token"].as_str().unwrap().to_string();
-    assert!(token.len() >= 40 && token.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
-    let proved = roster::codes::service::read_verification_token(&app.state, &token).await.unwrap().unwrap();
+    let token = res.body["result"]["verification_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        token.len() >= 40
+            && token
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    );
+    let proved = roster::codes::service::read_verification_token(&app.state, &token)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(proved.phone.e164(), e164);
     assert_eq!(proved.purpose, CodePurpose::Verify);
 }
@@ -155,19 +196,46 @@ async fn a_code_expires_after_ten_minutes(app: TestApp) {
 async fn a_code_works_only_for_its_phone_and_purpose(app: TestApp) {
     let (national, e164) = new_phone();
     let (other, _) = new_phone();
-    let res = app.post("/user/send_code", json!({"region": 86, "phone": national, "purpose": "login"})).await;
+    let res = app
+        .post(
+            "/user/send_code",
+            json!({"region": 86, "phone": national, "purpose": "login"}),
+        )
+        .await;
     assert_eq!(res.code(), 200);
     let code = app.last_code(&e164).await;
     assert_eq!(verify(&app, &other, &code).await.code(), 2000);
-    assert_eq!(verify(&app, &national, &code).await.code(), 2000, "purpose-less verify must not take a login code");
+    assert_eq!(
+        verify(&app, &national, &code).await.code(),
+        2000,
+        "purpose-less verify must not take a login code"
+    );
     for purpose in ["register", "reset", "delete"] {
-        let res = app.post("/user/verify_code", json!({"region": 86, "phone": national, "code": code, "purpose": purpose})).await;
+        let res = app
+            .post(
+                "/user/verify_code",
+                json!({"region": 86, "phone": national, "code": code, "purpose": purpose}),
+            )
+            .await;
         assert_eq!(res.code(), 2000, "{purpose}");
     }
-    let res = app.post("/user/verify_code", json!({"region": 86, "phone": national, "code": code, "purpose": "login"})).await;
+    let res = app
+        .post(
+            "/user/verify_code",
+            json!({"region": 86, "phone": national, "code": code, "purpose": "login"}),
+        )
+        .await;
     assert_eq!(res.code(), 200);
-    let res = app.post("/user/send_code", json!({"region": 86, "phone": national, "purpose": "shopping"})).await;
-    assert_eq!((res.status, res.body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("purpose")));
+    let res = app
+        .post(
+            "/user/send_code",
+            json!({"region": 86, "phone": national, "purpose": "shopping"}),
+        )
+        .await;
+    assert_eq!(
+        (res.status, res.body["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("purpose"))
+    );
 }
 
 async fn codes_are_stored_only_as_a_keyed_hash(app: TestApp) {
@@ -175,7 +243,13 @@ async fn codes_are_stored_only_as_a_keyed_hash(app: TestApp) {
     send(&app, &national).await;
     let code = app.last_code(&e164).await;
     let phone = PhoneNumber::parse("86", &national).unwrap();
-    let item = app.state.store.get(&roster::keys::code(&phone, CodePurpose::Verify)).await.unwrap().unwrap();
+    let item = app
+        .state
+        .store
+        .get(&roster::keys::code(&phone, CodePurpose::Verify))
+        .await
+        .unwrap()
+        .unwrap();
     let dump = format!("{:?}", item.attrs);
     assert!(!dump.contains(&code), "{dump}");
     assert_eq!(item.s("tag").unwrap().len(), 64);
@@ -192,7 +266,11 @@ async fn a_second_code_within_a_minute_is_throttled_and_replaces_nothing(app: Te
     assert_eq!(send(&app, &national).await, 200);
     let second = app.last_code(&e164).await;
     if first != second {
-        assert_eq!(verify(&app, &national, &first).await.code(), 1000, "a new code replaces the old one");
+        assert_eq!(
+            verify(&app, &national, &first).await.code(),
+            1000,
+            "a new code replaces the old one"
+        );
     }
     assert_eq!(verify(&app, &national, &second).await.code(), 200);
 }
@@ -220,13 +298,28 @@ async fn a_network_needs_a_captcha_after_ten_codes_an_hour_and_stops_at_twenty(a
     let ip = [203, 0, 113, 9];
     for _ in 0..10 {
         let (national, _) = new_phone();
-        assert_eq!(app.post_from(ip, "/user/send_code", phone_body(&national)).await.code(), 200);
+        assert_eq!(
+            app.post_from(ip, "/user/send_code", phone_body(&national))
+                .await
+                .code(),
+            200
+        );
     }
     let (national, e164) = new_phone();
-    assert_eq!(app.post_from(ip, "/user/send_code", phone_body(&national)).await.code(), 5001);
+    assert_eq!(
+        app.post_from(ip, "/user/send_code", phone_body(&national))
+            .await
+            .code(),
+        5001
+    );
     assert!(app.sms_to(&e164).await.is_empty());
     // Another network is unaffected.
-    assert_eq!(app.post_from([203, 0, 113, 10], "/user/send_code", phone_body(&national)).await.code(), 200);
+    assert_eq!(
+        app.post_from([203, 0, 113, 10], "/user/send_code", phone_body(&national))
+            .await
+            .code(),
+        200
+    );
 
     for _ in 0..10 {
         let (national, _) = new_phone();
@@ -241,23 +334,35 @@ async fn a_network_needs_a_captcha_after_ten_codes_an_hour_and_stops_at_twenty(a
     let mut body = phone_body(&national);
     body["verifyId"] = json!(id);
     body["verifyCode"] = json!(answer);
-    assert_eq!(app.post_from(ip, "/user/send_code", body).await.code(), 5000, "twenty an hour, captcha or not");
+    assert_eq!(
+        app.post_from(ip, "/user/send_code", body).await.code(),
+        5000,
+        "twenty an hour, captcha or not"
+    );
 }
 
 /// A captcha whose answer the test knows: the harness feeds zero bytes to the answer.
 async fn solved_captcha(app: &TestApp) -> (String, String) {
     app.random.queue_zeros(5 * 4);
     let res = app.get("/user/get_sms_img_code").await;
-    (res.body["result"]["verifyId"].as_str().unwrap().to_string(), "AAAAA".to_string())
+    (
+        res.body["result"]["verifyId"].as_str().unwrap().to_string(),
+        "AAAAA".to_string(),
+    )
 }
 
 async fn a_captcha_is_an_image_and_gets_exactly_one_guess(app: TestApp) {
     let res = app.post("/user/get_sms_img_code", json!({})).await;
     let url = res.body["result"]["url"].as_str().unwrap();
     let svg = base64::engine::general_purpose::STANDARD
-        .decode(url.strip_prefix("data:image/svg+xml;base64,").expect("an <img>-ready data URL"))
+        .decode(
+            url.strip_prefix("data:image/svg+xml;base64,")
+                .expect("an <img>-ready data URL"),
+        )
         .unwrap();
-    assert!(String::from_utf8(svg).unwrap().starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+    assert!(String::from_utf8(svg)
+        .unwrap()
+        .starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
 
     let (id, answer) = solved_captcha(&app).await;
     let (national, _) = new_phone();
@@ -266,18 +371,31 @@ async fn a_captcha_is_an_image_and_gets_exactly_one_guess(app: TestApp) {
     body["verifyCode"] = json!("BBBBB");
     assert_eq!(app.post("/user/send_code", body.clone()).await.code(), 5002);
     body["verifyCode"] = json!(answer);
-    assert_eq!(app.post("/user/send_code", body).await.code(), 5002, "a wrong guess burns the captcha");
+    assert_eq!(
+        app.post("/user/send_code", body).await.code(),
+        5002,
+        "a wrong guess burns the captcha"
+    );
 
     let (id, answer) = solved_captcha(&app).await;
     app.clock.advance_secs(300);
     let mut body = phone_body(&national);
     body["verifyId"] = json!(id);
     body["verifyCode"] = json!(answer);
-    assert_eq!(app.post("/user/send_code", body).await.code(), 5002, "captchas expire");
+    assert_eq!(
+        app.post("/user/send_code", body).await.code(),
+        5002,
+        "captchas expire"
+    );
 }
 
 async fn a_region_outside_the_allow_list_gets_no_sms(app: TestApp) {
-    let res = app.post("/user/send_code", json!({"region": 7, "phone": "9123456789"})).await;
+    let res = app
+        .post(
+            "/user/send_code",
+            json!({"region": 7, "phone": "9123456789"}),
+        )
+        .await;
     assert_eq!(res.code(), 3000);
     assert!(app.sms_to("+79123456789").await.is_empty());
 }
@@ -286,10 +404,20 @@ async fn the_service_stops_at_its_global_daily_cap(app: TestApp) {
     let app = TestApp::spawn_with(app.kind, |c| c.limits.sms_global_day = 3).await;
     for i in 0..3u8 {
         let (national, _) = new_phone();
-        assert_eq!(app.post_from([192, 0, 2, i], "/user/send_code", phone_body(&national)).await.code(), 200);
+        assert_eq!(
+            app.post_from([192, 0, 2, i], "/user/send_code", phone_body(&national))
+                .await
+                .code(),
+            200
+        );
     }
     let (national, e164) = new_phone();
-    assert_eq!(app.post_from([192, 0, 2, 99], "/user/send_code", phone_body(&national)).await.code(), 5000);
+    assert_eq!(
+        app.post_from([192, 0, 2, 99], "/user/send_code", phone_body(&national))
+            .await
+            .code(),
+        5000
+    );
     assert!(app.sms_to(&e164).await.is_empty());
 }
 
@@ -352,12 +480,27 @@ async fn a_verification_token_lasts_thirty_minutes(app: TestApp) {
     let (national, e164) = new_phone();
     send(&app, &national).await;
     let code = app.last_code(&e164).await;
-    let token = verify(&app, &national, &code).await.body["result"]["verification_token"].as_str().unwrap().to_string();
+    let token = verify(&app, &national, &code).await.body["result"]["verification_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     app.clock.advance_secs(1799);
-    assert!(roster::codes::service::read_verification_token(&app.state, &token).await.unwrap().is_some());
+    assert!(
+        roster::codes::service::read_verification_token(&app.state, &token)
+            .await
+            .unwrap()
+            .is_some()
+    );
     app.clock.advance_secs(1);
-    assert!(roster::codes::service::read_verification_token(&app.state, &token).await.unwrap().is_none());
-    let forged = roster::codes::service::read_verification_token(&app.state, "not-a-token").await.unwrap();
+    assert!(
+        roster::codes::service::read_verification_token(&app.state, &token)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let forged = roster::codes::service::read_verification_token(&app.state, "not-a-token")
+        .await
+        .unwrap();
     assert!(forged.is_none());
 }
 

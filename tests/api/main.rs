@@ -6,6 +6,7 @@ mod support;
 
 mod codes;
 mod http;
+mod observability;
 
 /// Generates one test per scenario per store.
 #[macro_export]
@@ -13,12 +14,12 @@ macro_rules! on_every_store {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
             $( #[tokio::test] async fn $name() {
-                super::$name(crate::support::TestApp::spawn(crate::support::StoreKind::Sqlite).await).await
+                super::$name($crate::support::TestApp::spawn($crate::support::StoreKind::Sqlite).await).await
             } )*
         }
         mod dynamodb {
             $( #[tokio::test] async fn $name() {
-                super::$name(crate::support::TestApp::spawn(crate::support::StoreKind::Dynamodb).await).await
+                super::$name($crate::support::TestApp::spawn($crate::support::StoreKind::Dynamodb).await).await
             } )*
         }
     };

@@ -79,13 +79,24 @@ pub fn s3_client() -> aws_sdk_s3::Client {
 }
 
 /// A fresh store of the given kind: a new SQLite file, or a new DynamoDB Local table.
-pub async fn fresh_store(kind: StoreKind, clock: Arc<dyn Clock>, dir: &std::path::Path) -> Arc<dyn Store> {
+pub async fn fresh_store(
+    kind: StoreKind,
+    clock: Arc<dyn Clock>,
+    dir: &std::path::Path,
+) -> Arc<dyn Store> {
     match kind {
-        StoreKind::Sqlite => Arc::new(SqliteStore::open(&dir.join("roster.db"), clock).expect("open sqlite")),
+        StoreKind::Sqlite => {
+            Arc::new(SqliteStore::open(&dir.join("roster.db"), clock).expect("open sqlite"))
+        }
         StoreKind::Dynamodb => {
             let client = dynamodb_client();
-            let table = format!("roster-test-{}", (&OsRandom as &dyn Random).token(9).replace(['-', '_'], "x"));
-            DynamoStore::create_table(&client, &table).await.expect("create table on DynamoDB Local");
+            let table = format!(
+                "roster-test-{}",
+                (&OsRandom as &dyn Random).token(9).replace(['-', '_'], "x")
+            );
+            DynamoStore::create_table(&client, &table)
+                .await
+                .expect("create table on DynamoDB Local");
             Arc::new(DynamoStore::new(client, table, clock))
         }
     }
@@ -99,7 +110,10 @@ pub struct ScriptedRandom {
 
 impl ScriptedRandom {
     pub fn queue_zeros(&self, n: usize) {
-        self.queued.lock().unwrap().extend(std::iter::repeat_n(0u8, n));
+        self.queued
+            .lock()
+            .unwrap()
+            .extend(std::iter::repeat_n(0u8, n));
     }
 }
 
@@ -170,7 +184,12 @@ impl TestApp {
         let mut secret = [0u8; 32];
         OsRandom.fill(&mut secret);
         let code_key = HmacKey::new(&secret).unwrap();
-        let uploads = Arc::new(LocalUploads::new(dir.path(), "http://127.0.0.1:7700", code_key.clone(), clock.clone()));
+        let uploads = Arc::new(LocalUploads::new(
+            dir.path(),
+            "http://127.0.0.1:7700",
+            code_key.clone(),
+            clock.clone(),
+        ));
         let state = AppState::new(Services {
             config,
             store,
@@ -182,31 +201,59 @@ impl TestApp {
             local: Some(LocalAdapters { outbox, uploads }),
         });
         let router = roster::local::router(state.clone());
-        TestApp { kind, router, state, clock, random, sms: probe, dir }
+        TestApp {
+            kind,
+            router,
+            state,
+            clock,
+            random,
+            sms: probe,
+            dir,
+        }
     }
 
-    pub async fn request(&self, method: Method, path: &str, body: Option<Value>, ip: [u8; 4]) -> TestResponse {
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        ip: [u8; 4],
+    ) -> TestResponse {
         let mut builder = Request::builder().method(method).uri(path);
         if body.is_some() {
             builder = builder.header("content-type", "application/json");
         }
-        let body = body.map(|b| Body::from(b.to_string())).unwrap_or_else(Body::empty);
+        let body = body
+            .map(|b| Body::from(b.to_string()))
+            .unwrap_or_else(Body::empty);
         self.send(builder.body(body).unwrap(), ip).await
     }
 
     pub async fn send(&self, mut req: Request<Body>, ip: [u8; 4]) -> TestResponse {
-        req.extensions_mut().insert(ConnectInfo(SocketAddr::from((IpAddr::from(ip), 40000))));
-        let res = self.router.clone().oneshot(req).await.expect("router is infallible");
+        req.extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from((IpAddr::from(ip), 40000))));
+        let res = self
+            .router
+            .clone()
+            .oneshot(req)
+            .await
+            .expect("router is infallible");
         let status = res.status();
         let headers = res.headers().clone();
         let bytes = res.into_body().collect().await.expect("body").to_bytes();
-        let body = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| panic!("response is not JSON: {}", String::from_utf8_lossy(&bytes)));
-        TestResponse { status, headers, body }
+        let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+            panic!("response is not JSON: {}", String::from_utf8_lossy(&bytes))
+        });
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn post(&self, path: &str, body: Value) -> TestResponse {
-        self.request(Method::POST, path, Some(body), DEFAULT_IP).await
+        self.request(Method::POST, path, Some(body), DEFAULT_IP)
+            .await
     }
 
     pub async fn post_from(&self, ip: [u8; 4], path: &str, body: Value) -> TestResponse {
@@ -220,9 +267,13 @@ impl TestApp {
     /// Every SMS this app sent to `e164`, oldest first.
     pub async fn sms_to(&self, e164: &str) -> Vec<String> {
         match &self.sms {
-            SmsProbe::Outbox(outbox) => {
-                outbox.list().unwrap().into_iter().filter(|m| m.to == e164).map(|m| m.text).collect()
-            }
+            SmsProbe::Outbox(outbox) => outbox
+                .list()
+                .unwrap()
+                .into_iter()
+                .filter(|m| m.to == e164)
+                .map(|m| m.text)
+                .collect(),
             SmsProbe::Moto => moto_sms_to(e164).await,
         }
     }
@@ -244,7 +295,12 @@ pub fn code_in(text: &str) -> String {
 /// The SMS moto recorded for a phone number (moto keeps every Publish to a number).
 pub async fn moto_sms_to(e164: &str) -> Vec<String> {
     let url = format!("{}/moto-api/data.json", moto_url());
-    let data: Value = reqwest::get(&url).await.expect("moto data.json").json().await.expect("moto json");
+    let data: Value = reqwest::get(&url)
+        .await
+        .expect("moto data.json")
+        .json()
+        .await
+        .expect("moto json");
     let mut out = vec![];
     collect_sms(&data, e164, &mut out);
     out
@@ -258,7 +314,10 @@ pub mod moto;
 
 /// One request through a router (for concurrent tasks): the JSON body of the answer.
 pub async fn call(router: Router, mut req: Request<Body>) -> Value {
-    req.extensions_mut().insert(ConnectInfo(SocketAddr::from((IpAddr::from(DEFAULT_IP), 40000))));
+    req.extensions_mut().insert(ConnectInfo(SocketAddr::from((
+        IpAddr::from(DEFAULT_IP),
+        40000,
+    ))));
     let res = router.oneshot(req).await.expect("router is infallible");
     let bytes = res.into_body().collect().await.expect("body").to_bytes();
     serde_json::from_slice(&bytes).expect("JSON body")

@@ -15,8 +15,8 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 
 use crate::ports::store::{
-    validate_item, validate_tx, Attr, Condition, CursorKey, IndexName, Item, Key, Page, Query, SortKey, Store,
-    StoreError, TxOp, Update, RESERVED_ATTRS,
+    validate_item, validate_tx, Attr, Condition, CursorKey, IndexName, Item, Key, Page, Query,
+    SortKey, Store, StoreError, TxOp, Update, RESERVED_ATTRS,
 };
 use crate::ports::Clock;
 
@@ -59,7 +59,10 @@ fn to_av(a: &Attr) -> AttributeValue {
 }
 
 fn key_map(key: &Key) -> AttrMap {
-    HashMap::from([("pk".to_string(), s(&key.pk)), ("sk".to_string(), s(&key.sk))])
+    HashMap::from([
+        ("pk".to_string(), s(&key.pk)),
+        ("sk".to_string(), s(&key.sk)),
+    ])
 }
 
 fn item_map(item: &Item) -> AttrMap {
@@ -84,10 +87,13 @@ fn get_s(m: &AttrMap, name: &str) -> Option<String> {
 fn get_n(m: &AttrMap, name: &str) -> Result<Option<i64>, StoreError> {
     match m.get(name) {
         None => Ok(None),
-        Some(AttributeValue::N(v)) => {
-            v.parse().map(Some).map_err(|_| StoreError::Backend(format!("attribute {name} is not an i64: {v}")))
-        }
-        Some(_) => Err(StoreError::Backend(format!("attribute {name} is not a number"))),
+        Some(AttributeValue::N(v)) => v
+            .parse()
+            .map(Some)
+            .map_err(|_| StoreError::Backend(format!("attribute {name} is not an i64: {v}"))),
+        Some(_) => Err(StoreError::Backend(format!(
+            "attribute {name} is not a number"
+        ))),
     }
 }
 
@@ -96,9 +102,16 @@ fn from_map(m: &AttrMap) -> Result<Item, StoreError> {
         pk: get_s(m, "pk").ok_or_else(|| StoreError::Backend("item without pk".into()))?,
         sk: get_s(m, "sk").ok_or_else(|| StoreError::Backend("item without sk".into()))?,
     };
-    let index_key = get_s(m, "ipk").zip(get_s(m, "isk")).map(|(pk, sk)| Key { pk, sk });
+    let index_key = get_s(m, "ipk")
+        .zip(get_s(m, "isk"))
+        .map(|(pk, sk)| Key { pk, sk });
     let expires_at = get_n(m, "ttl")?;
-    let mut item = Item { key, index_key, expires_at, attrs: Default::default() };
+    let mut item = Item {
+        key,
+        index_key,
+        expires_at,
+        attrs: Default::default(),
+    };
     for (k, v) in m {
         if RESERVED_ATTRS.contains(&k.as_str()) {
             continue;
@@ -107,7 +120,11 @@ fn from_map(m: &AttrMap) -> Result<Item, StoreError> {
             AttributeValue::S(x) => Attr::S(x.clone()),
             AttributeValue::N(_) => Attr::N(get_n(m, k)?.unwrap_or_default()),
             AttributeValue::Bool(b) => Attr::Bool(*b),
-            _ => return Err(StoreError::Backend(format!("attribute {k} has an unsupported type"))),
+            _ => {
+                return Err(StoreError::Backend(format!(
+                    "attribute {k} has an unsupported type"
+                )))
+            }
         };
         item.attrs.insert(k.clone(), attr);
     }
@@ -123,7 +140,10 @@ struct Expr {
 
 impl Expr {
     fn name(&mut self, name: &str) -> String {
-        let placeholder = format!("#{}", name.replace(|c: char| !c.is_ascii_alphanumeric(), "_"));
+        let placeholder = format!(
+            "#{}",
+            name.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+        );
         self.names.insert(placeholder.clone(), name.to_string());
         placeholder
     }
@@ -136,7 +156,9 @@ impl Expr {
         match c {
             Condition::Exists => {
                 let (pk, ttl, now) = (self.name("pk"), self.name("ttl"), self.value(n(now)));
-                format!("(attribute_exists({pk}) AND (attribute_not_exists({ttl}) OR {ttl} > {now}))")
+                format!(
+                    "(attribute_exists({pk}) AND (attribute_not_exists({ttl}) OR {ttl} > {now}))"
+                )
             }
             Condition::NotExists => {
                 let (pk, ttl, now) = (self.name("pk"), self.name("ttl"), self.value(n(now)));
@@ -150,7 +172,11 @@ impl Expr {
             Condition::And(cs) | Condition::Or(cs) if cs.is_empty() => {
                 let pk = self.name("pk");
                 let always = format!("(attribute_exists({pk}) OR attribute_not_exists({pk}))");
-                if matches!(c, Condition::And(_)) { always } else { format!("(NOT {always})") }
+                if matches!(c, Condition::And(_)) {
+                    always
+                } else {
+                    format!("(NOT {always})")
+                }
             }
             Condition::And(cs) => {
                 let parts: Vec<_> = cs.iter().map(|c| self.condition(c, now)).collect();
@@ -166,8 +192,12 @@ impl Expr {
         let (mut set, mut add, mut rem) = (vec![], vec![], vec![]);
         for u in updates {
             match u {
-                Update::Set(a, v) => set.push(format!("{} = {}", self.name(a), self.value(to_av(v)))),
-                Update::SetExpiry(t) => set.push(format!("{} = {}", self.name("ttl"), self.value(n(*t)))),
+                Update::Set(a, v) => {
+                    set.push(format!("{} = {}", self.name(a), self.value(to_av(v))))
+                }
+                Update::SetExpiry(t) => {
+                    set.push(format!("{} = {}", self.name("ttl"), self.value(n(*t))))
+                }
                 Update::Add(a, by) => add.push(format!("{} {}", self.name(a), self.value(n(*by)))),
                 Update::Remove(a) => rem.push(self.name(a)),
             }
@@ -190,12 +220,16 @@ impl Expr {
 
 fn check_updates(updates: &[Update]) -> Result<(), StoreError> {
     if updates.is_empty() {
-        return Err(StoreError::Invalid("an update needs at least one change".into()));
+        return Err(StoreError::Invalid(
+            "an update needs at least one change".into(),
+        ));
     }
     for u in updates {
         if let Update::Set(a, _) | Update::Add(a, _) | Update::Remove(a) = u {
             if RESERVED_ATTRS.contains(&a.as_str()) {
-                return Err(StoreError::Invalid(format!("attribute name `{a}` is reserved")));
+                return Err(StoreError::Invalid(format!(
+                    "attribute name `{a}` is reserved"
+                )));
             }
         }
     }
@@ -204,7 +238,11 @@ fn check_updates(updates: &[Update]) -> Result<(), StoreError> {
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>, clock: Arc<dyn Clock>) -> Self {
-        DynamoStore { client, table: table.into(), clock }
+        DynamoStore {
+            client,
+            table: table.into(),
+            clock,
+        }
     }
 
     /// Creates the table as `template.yaml` declares it (for tests and DynamoDB Local).
@@ -216,12 +254,22 @@ impl DynamoStore {
                 .build()
                 .map_err(backend)
         };
-        let key = |name: &str, kt: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(kt).build().map_err(backend);
+        let key = |name: &str, kt: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kt)
+                .build()
+                .map_err(backend)
+        };
         let gsi = GlobalSecondaryIndex::builder()
             .index_name(INVERTED_INDEX)
             .key_schema(key("ipk", KeyType::Hash)?)
             .key_schema(key("isk", KeyType::Range)?)
-            .projection(Projection::builder().projection_type(ProjectionType::All).build())
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
             .build()
             .map_err(backend)?;
         client
@@ -263,7 +311,11 @@ fn tx_item(table: &str, op: &TxOp, now: i64) -> Result<TransactWriteItem, StoreE
                     .map_err(backend)?,
             )
         }
-        TxOp::Update { key, updates, condition } => {
+        TxOp::Update {
+            key,
+            updates,
+            condition,
+        } => {
             check_updates(updates)?;
             let update = e.update(updates);
             let cond = condition.as_ref().map(|c| e.condition(c, now));
@@ -322,7 +374,11 @@ impl Store for DynamoStore {
             .await
             .map_err(backend)?;
         let now = self.now();
-        Ok(out.item().map(from_map).transpose()?.filter(|i| i.is_live(now)))
+        Ok(out
+            .item()
+            .map(from_map)
+            .transpose()?
+            .filter(|i| i.is_live(now)))
     }
 
     async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {
@@ -341,14 +397,23 @@ impl Store for DynamoStore {
             .await;
         match res {
             Ok(_) => Ok(()),
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
                 Err(StoreError::ConditionFailed)
             }
             Err(err) => Err(backend(err)),
         }
     }
 
-    async fn update(&self, key: &Key, updates: Vec<Update>, condition: Option<Condition>) -> Result<Item, StoreError> {
+    async fn update(
+        &self,
+        key: &Key,
+        updates: Vec<Update>,
+        condition: Option<Condition>,
+    ) -> Result<Item, StoreError> {
         check_updates(&updates)?;
         let mut e = Expr::default();
         let update = e.update(&updates);
@@ -366,15 +431,26 @@ impl Store for DynamoStore {
             .send()
             .await;
         match res {
-            Ok(out) => from_map(out.attributes().ok_or_else(|| StoreError::Backend("update returned no item".into()))?),
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+            Ok(out) => from_map(
+                out.attributes()
+                    .ok_or_else(|| StoreError::Backend("update returned no item".into()))?,
+            ),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
                 Err(StoreError::ConditionFailed)
             }
             Err(err) => Err(backend(err)),
         }
     }
 
-    async fn delete(&self, key: &Key, condition: Option<Condition>) -> Result<Option<Item>, StoreError> {
+    async fn delete(
+        &self,
+        key: &Key,
+        condition: Option<Condition>,
+    ) -> Result<Option<Item>, StoreError> {
         let mut e = Expr::default();
         let cond = condition.as_ref().map(|c| e.condition(c, self.now()));
         let res = self
@@ -390,7 +466,11 @@ impl Store for DynamoStore {
             .await;
         match res {
             Ok(out) => out.attributes().map(from_map).transpose(),
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
                 Err(StoreError::ConditionFailed)
             }
             Err(err) => Err(backend(err)),
@@ -437,7 +517,11 @@ impl Store for DynamoStore {
             .send()
             .await
             .map_err(backend)?;
-        let items = out.items().iter().map(from_map).collect::<Result<Vec<_>, _>>()?;
+        let items = out
+            .items()
+            .iter()
+            .map(from_map)
+            .collect::<Result<Vec<_>, _>>()?;
         let cursor = out.last_evaluated_key().map(|m| {
             CursorKey {
                 pk: get_s(m, "pk").unwrap_or_default(),
@@ -453,12 +537,20 @@ impl Store for DynamoStore {
     async fn transact_write(&self, ops: Vec<TxOp>) -> Result<(), StoreError> {
         validate_tx(&ops)?;
         let now = self.now();
-        let items = ops.iter().map(|op| tx_item(&self.table, op, now)).collect::<Result<Vec<_>, _>>()?;
+        let items = ops
+            .iter()
+            .map(|op| tx_item(&self.table, op, now))
+            .collect::<Result<Vec<_>, _>>()?;
         // A conflict with another in-flight transaction is not a verdict on our conditions:
         // try again a few times before reporting it.
         let mut attempt = 0u32;
         loop {
-            let res = self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await;
+            let res = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
             let err = match res {
                 Ok(_) => return Ok(()),
                 Err(err) => err,
@@ -471,14 +563,18 @@ impl Store for DynamoStore {
                     }
                     _ => None,
                 });
-            let conflict_in_flight = err.as_service_error().is_some_and(|e| e.is_transaction_in_progress_exception());
+            let conflict_in_flight = err
+                .as_service_error()
+                .is_some_and(|e| e.is_transaction_in_progress_exception());
             match reasons {
                 Some(codes) => {
                     if let Some(index) = codes.iter().position(|c| c == "ConditionalCheckFailed") {
                         return Err(StoreError::TxConditionFailed { index });
                     }
                     if !codes.iter().any(|c| c == "TransactionConflict") {
-                        return Err(StoreError::Backend(format!("transaction cancelled: {codes:?}")));
+                        return Err(StoreError::Backend(format!(
+                            "transaction cancelled: {codes:?}"
+                        )));
                     }
                 }
                 None if conflict_in_flight => {}
@@ -495,16 +591,33 @@ impl Store for DynamoStore {
 
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
         if keys.len() > 100 {
-            return Err(StoreError::Invalid("a batch get holds at most 100 keys".into()));
+            return Err(StoreError::Invalid(
+                "a batch get holds at most 100 keys".into(),
+            ));
         }
         let mut found: HashMap<Key, Item> = HashMap::new();
         let mut pending: Vec<AttrMap> = keys.iter().map(key_map).collect();
         pending.dedup();
         let mut rounds = 0;
         while !pending.is_empty() {
-            let req = KeysAndAttributes::builder().set_keys(Some(pending)).consistent_read(true).build().map_err(backend)?;
-            let out = self.client.batch_get_item().request_items(&self.table, req).send().await.map_err(backend)?;
-            for m in out.responses().and_then(|r| r.get(&self.table)).into_iter().flatten() {
+            let req = KeysAndAttributes::builder()
+                .set_keys(Some(pending))
+                .consistent_read(true)
+                .build()
+                .map_err(backend)?;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, req)
+                .send()
+                .await
+                .map_err(backend)?;
+            for m in out
+                .responses()
+                .and_then(|r| r.get(&self.table))
+                .into_iter()
+                .flatten()
+            {
                 let item = from_map(m)?;
                 found.insert(item.key.clone(), item);
             }
@@ -516,12 +629,17 @@ impl Store for DynamoStore {
             rounds += 1;
             if !pending.is_empty() {
                 if rounds > 8 {
-                    return Err(StoreError::Backend("batch get left keys unprocessed".into()));
+                    return Err(StoreError::Backend(
+                        "batch get left keys unprocessed".into(),
+                    ));
                 }
                 tokio::time::sleep(Duration::from_millis(20 << rounds.min(5))).await;
             }
         }
         let now = self.now();
-        Ok(keys.iter().map(|k| found.get(k).filter(|i| i.is_live(now)).cloned()).collect())
+        Ok(keys
+            .iter()
+            .map(|k| found.get(k).filter(|i| i.is_live(now)).cloned())
+            .collect())
     }
 }

@@ -29,7 +29,11 @@ pub struct LocalOutbox {
 
 impl LocalOutbox {
     pub fn new(data_dir: &std::path::Path, clock: Arc<dyn Clock>) -> Self {
-        LocalOutbox { path: data_dir.join("outbox.jsonl"), clock, lock: std::sync::Mutex::new(()) }
+        LocalOutbox {
+            path: data_dir.join("outbox.jsonl"),
+            clock,
+            lock: std::sync::Mutex::new(()),
+        }
     }
 
     pub fn list(&self) -> Result<Vec<OutboxMessage>, SendError> {
@@ -38,7 +42,10 @@ impl LocalOutbox {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
             Err(e) => return Err(SendError::Provider(format!("outbox unreadable: {e}"))),
         };
-        Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
+        Ok(text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect())
     }
 }
 
@@ -53,14 +60,18 @@ impl MessageSender for LocalOutbox {
         };
         let line = serde_json::to_string(&msg).map_err(|e| SendError::Provider(e.to_string()))?;
         {
-            let _guard = self.lock.lock().map_err(|_| SendError::Provider("outbox lock poisoned".into()))?;
+            let _guard = self
+                .lock
+                .lock()
+                .map_err(|_| SendError::Provider("outbox lock poisoned".into()))?;
             let mut f = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(&self.path)
                 .map_err(|e| SendError::Provider(format!("outbox unwritable: {e}")))?;
             // One write call per line keeps lines whole when several processes append.
-            f.write_all(format!("{line}\n").as_bytes()).map_err(|e| SendError::Provider(e.to_string()))?;
+            f.write_all(format!("{line}\n").as_bytes())
+                .map_err(|e| SendError::Provider(e.to_string()))?;
         }
         // The local terminal is the developer's phone; this is not a log line.
         println!("[outbox] SMS to {}: {}", msg.to, msg.text);

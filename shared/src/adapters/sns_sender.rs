@@ -39,7 +39,10 @@ impl MessageSender for SnsSender {
             req = req.message_attributes("AWS.SNS.SMS.SenderID", attr(id)?);
         }
         req.send().await.map_err(|e| {
-            let detail = e.as_service_error().map(|s| s.to_string()).unwrap_or_else(|| e.to_string());
+            let detail = e
+                .as_service_error()
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| e.to_string());
             SendError::Provider(detail)
         })?;
         Ok(())

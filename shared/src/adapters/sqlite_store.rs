@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::ports::store::{
-    validate_item, validate_tx, Attr, Condition, CursorKey, IndexName, Item, Key, Page, Query, SortKey, Store,
-    StoreError, TxOp, Update,
+    validate_item, validate_tx, Attr, Condition, CursorKey, IndexName, Item, Key, Page, Query,
+    SortKey, Store, StoreError, TxOp, Update,
 };
 use crate::ports::Clock;
 
@@ -35,7 +35,8 @@ impl SqliteStore {
     }
 
     fn init(conn: Connection, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
-        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(backend)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(backend)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
@@ -51,7 +52,10 @@ impl SqliteStore {
              CREATE INDEX IF NOT EXISTS items_inverted ON items (ipk, isk, pk, sk) WHERE ipk IS NOT NULL;",
         )
         .map_err(backend)?;
-        Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)), clock })
+        Ok(SqliteStore {
+            conn: Arc::new(Mutex::new(conn)),
+            clock,
+        })
     }
 
     async fn run<T: Send + 'static>(
@@ -61,7 +65,9 @@ impl SqliteStore {
         let conn = self.conn.clone();
         let now = self.clock.now_secs();
         tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().map_err(|_| StoreError::Backend("store lock poisoned".into()))?;
+            let mut guard = conn
+                .lock()
+                .map_err(|_| StoreError::Backend("store lock poisoned".into()))?;
             f(&mut guard, now)
         })
         .await
@@ -117,7 +123,11 @@ fn write(conn: &Connection, item: &Item) -> Result<(), StoreError> {
 }
 
 fn remove(conn: &Connection, key: &Key) -> Result<(), StoreError> {
-    conn.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![key.pk, key.sk]).map_err(backend)?;
+    conn.execute(
+        "DELETE FROM items WHERE pk = ?1 AND sk = ?2",
+        params![key.pk, key.sk],
+    )
+    .map_err(backend)?;
     Ok(())
 }
 
@@ -137,7 +147,9 @@ fn validate_updates(updates: &[Update]) -> Result<(), StoreError> {
     for u in updates {
         if let Update::Set(n, _) | Update::Add(n, _) | Update::Remove(n) = u {
             if crate::ports::store::RESERVED_ATTRS.contains(&n.as_str()) {
-                return Err(StoreError::Invalid(format!("attribute name `{n}` is reserved")));
+                return Err(StoreError::Invalid(format!(
+                    "attribute name `{n}` is reserved"
+                )));
             }
         }
     }
@@ -148,13 +160,16 @@ fn validate_updates(updates: &[Update]) -> Result<(), StoreError> {
 impl Store for SqliteStore {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         let key = key.clone();
-        self.run(move |conn, now| Ok(read(conn, &key)?.filter(|i| i.is_live(now)))).await
+        self.run(move |conn, now| Ok(read(conn, &key)?.filter(|i| i.is_live(now))))
+            .await
     }
 
     async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {
         validate_item(&item)?;
         self.run(move |conn, now| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(backend)?;
             if !check(&condition, read(&tx, &item.key)?.as_ref(), now) {
                 return Err(StoreError::ConditionFailed);
             }
@@ -164,11 +179,18 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn update(&self, key: &Key, updates: Vec<Update>, condition: Option<Condition>) -> Result<Item, StoreError> {
+    async fn update(
+        &self,
+        key: &Key,
+        updates: Vec<Update>,
+        condition: Option<Condition>,
+    ) -> Result<Item, StoreError> {
         validate_updates(&updates)?;
         let key = key.clone();
         self.run(move |conn, now| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(backend)?;
             let stored = read(&tx, &key)?;
             if !check(&condition, stored.as_ref(), now) {
                 return Err(StoreError::ConditionFailed);
@@ -181,10 +203,16 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn delete(&self, key: &Key, condition: Option<Condition>) -> Result<Option<Item>, StoreError> {
+    async fn delete(
+        &self,
+        key: &Key,
+        condition: Option<Condition>,
+    ) -> Result<Option<Item>, StoreError> {
         let key = key.clone();
         self.run(move |conn, now| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(backend)?;
             let stored = read(&tx, &key)?;
             if !check(&condition, stored.as_ref(), now) {
                 return Err(StoreError::ConditionFailed);
@@ -204,14 +232,21 @@ impl Store for SqliteStore {
                 IndexName::Inverted => ("ipk", "isk"),
             };
             // Index entries may share a sort key, so the table key breaks ties.
-            let (cmp, order) = if q.ascending { (">", "ASC") } else { ("<", "DESC") };
+            let (cmp, order) = if q.ascending {
+                (">", "ASC")
+            } else {
+                ("<", "DESC")
+            };
             let mut sql = format!(
                 "SELECT {COLUMNS} FROM items WHERE {pcol} = ?1 AND (ttl IS NULL OR ttl > ?2)"
             );
             let mut args: Vec<rusqlite::types::Value> = vec![q.pk.clone().into(), now.into()];
             if let SortKey::BeginsWith(prefix) = &q.sk {
                 args.push(prefix.clone().into());
-                sql += &format!(" AND substr({scol}, 1, length(?{n})) = ?{n}", n = args.len());
+                sql += &format!(
+                    " AND substr({scol}, 1, length(?{n})) = ?{n}",
+                    n = args.len()
+                );
             }
             if let Some(c) = &after {
                 let sort = match q.index {
@@ -222,10 +257,18 @@ impl Store for SqliteStore {
                 args.push(c.pk.clone().into());
                 args.push(c.sk.clone().into());
                 let n = args.len();
-                sql += &format!(" AND ({scol}, pk, sk) {cmp} (?{}, ?{}, ?{})", n - 2, n - 1, n);
+                sql += &format!(
+                    " AND ({scol}, pk, sk) {cmp} (?{}, ?{}, ?{})",
+                    n - 2,
+                    n - 1,
+                    n
+                );
             }
             args.push((q.limit.max(1) as i64 + 1).into());
-            sql += &format!(" ORDER BY {scol} {order}, pk {order}, sk {order} LIMIT ?{}", args.len());
+            sql += &format!(
+                " ORDER BY {scol} {order}, pk {order}, sk {order} LIMIT ?{}",
+                args.len()
+            );
             let mut stmt = conn.prepare(&sql).map_err(backend)?;
             let rows = stmt
                 .query_map(rusqlite::params_from_iter(args), row_to_item)
@@ -260,15 +303,17 @@ impl Store for SqliteStore {
             }
         }
         self.run(move |conn, now| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(backend)?;
             // Check every condition first, so the error names the first that failed.
             let mut stored = Vec::with_capacity(ops.len());
             for (index, op) in ops.iter().enumerate() {
                 let current = read(&tx, op.key())?;
                 let cond = match op {
-                    TxOp::Put { condition, .. } | TxOp::Update { condition, .. } | TxOp::Delete { condition, .. } => {
-                        condition.clone()
-                    }
+                    TxOp::Put { condition, .. }
+                    | TxOp::Update { condition, .. }
+                    | TxOp::Delete { condition, .. } => condition.clone(),
                     TxOp::Check { condition, .. } => Some(condition.clone()),
                 };
                 if !check(&cond, current.as_ref(), now) {
@@ -279,7 +324,9 @@ impl Store for SqliteStore {
             for (op, current) in ops.into_iter().zip(stored) {
                 match op {
                     TxOp::Put { item, .. } => write(&tx, &item)?,
-                    TxOp::Update { key, updates, .. } => write(&tx, &updated(&key, current, &updates))?,
+                    TxOp::Update { key, updates, .. } => {
+                        write(&tx, &updated(&key, current, &updates))?
+                    }
                     TxOp::Delete { key, .. } => remove(&tx, &key)?,
                     TxOp::Check { .. } => {}
                 }
@@ -291,11 +338,15 @@ impl Store for SqliteStore {
 
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
         if keys.len() > 100 {
-            return Err(StoreError::Invalid("a batch get holds at most 100 keys".into()));
+            return Err(StoreError::Invalid(
+                "a batch get holds at most 100 keys".into(),
+            ));
         }
         let keys = keys.to_vec();
         self.run(move |conn, now| {
-            keys.iter().map(|k| Ok(read(conn, k)?.filter(|i| i.is_live(now)))).collect()
+            keys.iter()
+                .map(|k| Ok(read(conn, k)?.filter(|i| i.is_live(now))))
+                .collect()
         })
         .await
     }

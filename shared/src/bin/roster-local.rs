@@ -16,7 +16,9 @@ async fn main() {
         config.public_url = format!("http://127.0.0.1:{port}");
     }
     println!("Data folder: {}", config.data_dir.display());
-    let state = AppState::from_config(config).await.unwrap_or_else(|e| exit(&e.to_string()));
+    let state = AppState::from_config(config)
+        .await
+        .unwrap_or_else(|e| exit(&e.to_string()));
     if let Err(e) = roster::local::serve_local(state, port).await {
         exit(&e.to_string());
     }

@@ -37,26 +37,41 @@ pub async fn issue(state: &AppState) -> Result<Captcha, AppError> {
         .store
         .put(
             Item::new(keys::captcha(&digest(&verify_id)))
-                .with_s("answer", state.code_key.sign_hex(&answer_parts(&verify_id, &answer)))
+                .with_s(
+                    "answer",
+                    state.code_key.sign_hex(&answer_parts(&verify_id, &answer)),
+                )
                 .expiring_at(now + state.config.limits.captcha_ttl_secs),
             None,
         )
         .await?;
-    let url = format!("data:image/svg+xml;base64,{}", base64::engine::general_purpose::STANDARD.encode(svg));
+    let url = format!(
+        "data:image/svg+xml;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(svg)
+    );
     Ok(Captcha { url, verify_id })
 }
 
 /// Consumes the captcha and says whether the answer was right. A wrong answer burns the
 /// captcha too, so each one gets exactly one guess.
 pub async fn solve(state: &AppState, verify_id: &str, answer: &str) -> Result<(), AppError> {
-    let removed = match state.store.delete(&keys::captcha(&digest(verify_id)), Some(Condition::Exists)).await {
+    let removed = match state
+        .store
+        .delete(&keys::captcha(&digest(verify_id)), Some(Condition::Exists))
+        .await
+    {
         Ok(item) => item,
         Err(StoreError::ConditionFailed) => return Err(AppError::CaptchaWrong),
         Err(e) => return Err(e.into()),
     };
-    let stored = removed.and_then(|i| i.s("answer").and_then(|t| hex::decode(t).ok())).unwrap_or_default();
+    let stored = removed
+        .and_then(|i| i.s("answer").and_then(|t| hex::decode(t).ok()))
+        .unwrap_or_default();
     let answer = answer.trim().to_ascii_uppercase();
-    if state.code_key.verify(&answer_parts(verify_id, &answer), &stored) {
+    if state
+        .code_key
+        .verify(&answer_parts(verify_id, &answer), &stored)
+    {
         Ok(())
     } else {
         Err(AppError::CaptchaWrong)

@@ -23,14 +23,26 @@ impl PresentedCode {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         let raw = raw.trim();
         if raw.is_empty() || raw.len() > 12 || !raw.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ValidationError::new("code", "must be the digits received by SMS"));
+            return Err(ValidationError::new(
+                "code",
+                "must be the digits received by SMS",
+            ));
         }
         Ok(PresentedCode(raw.to_string()))
     }
 }
 
-fn code_tag_parts<'a>(phone: &'a PhoneNumber, purpose: CodePurpose, code: &'a str) -> [&'a [u8]; 4] {
-    [b"sms-code", phone.e164().as_bytes(), purpose.as_str().as_bytes(), code.as_bytes()]
+fn code_tag_parts<'a>(
+    phone: &'a PhoneNumber,
+    purpose: CodePurpose,
+    code: &'a str,
+) -> [&'a [u8]; 4] {
+    [
+        b"sms-code",
+        phone.e164().as_bytes(),
+        purpose.as_str().as_bytes(),
+        code.as_bytes(),
+    ]
 }
 
 /// Counter update with an upper bound: +1 unless already at `max`.
@@ -60,18 +72,30 @@ pub async fn send_code(
     let ip_max = if captcha_solved {
         limits.sms_per_ip_hour
     } else {
-        limits.sms_per_ip_hour.min(limits.sms_captcha_after_per_ip_hour)
+        limits
+            .sms_per_ip_hour
+            .min(limits.sms_captcha_after_per_ip_hour)
     };
 
     let code = state.random.digits(CODE_LEN);
-    let tag = state.code_key.sign_hex(&code_tag_parts(phone, purpose, &code));
+    let tag = state
+        .code_key
+        .sign_hex(&code_tag_parts(phone, purpose, &code));
     let ops = vec![
         TxOp::Put {
             item: Item::new(keys::sms_gap(phone)).expiring_at(now + limits.sms_gap_secs),
             condition: Some(Condition::NotExists),
         },
-        bounded_increment(keys::sms_phone_hour(phone, hour), limits.sms_per_phone_hour, hour_end),
-        bounded_increment(keys::sms_phone_day(phone, day), limits.sms_per_phone_day, day_end),
+        bounded_increment(
+            keys::sms_phone_hour(phone, hour),
+            limits.sms_per_phone_hour,
+            hour_end,
+        ),
+        bounded_increment(
+            keys::sms_phone_day(phone, day),
+            limits.sms_per_phone_day,
+            day_end,
+        ),
         bounded_increment(keys::sms_ip_hour(&ip, hour), ip_max, hour_end),
         bounded_increment(keys::sms_global_day(day), limits.sms_global_day, day_end),
         // A new code replaces any earlier one for the same phone and purpose.
@@ -90,7 +114,9 @@ pub async fn send_code(
                 0 => AppError::Throttled("a code was sent to this phone less than a minute ago"),
                 1 => AppError::Throttled("this phone has had too many codes this hour"),
                 2 => AppError::Throttled("this phone has had too many codes today"),
-                3 if !captcha_solved && limits.sms_captcha_after_per_ip_hour < limits.sms_per_ip_hour => {
+                3 if !captcha_solved
+                    && limits.sms_captcha_after_per_ip_hour < limits.sms_per_ip_hour =>
+                {
                     AppError::CaptchaRequired
                 }
                 3 => AppError::Throttled("too many codes from this network this hour"),
@@ -98,10 +124,15 @@ pub async fn send_code(
             });
         }
         // Lost a race with a concurrent send for the same phone.
-        Err(StoreError::Conflict) => return Err(AppError::Throttled("a code is being sent to this phone")),
+        Err(StoreError::Conflict) => {
+            return Err(AppError::Throttled("a code is being sent to this phone"))
+        }
         Err(e) => return Err(e.into()),
     }
-    let text = format!("Your {} verification code is {code}", state.config.product_name);
+    let text = format!(
+        "Your {} verification code is {code}",
+        state.config.product_name
+    );
     state.sms.send_sms(phone, &text).await?;
     tracing::info!(phone = %phone.masked(), purpose = purpose.as_str(), "code sent");
     Ok(())
@@ -135,8 +166,14 @@ pub async fn verify_code(
         Err(StoreError::ConditionFailed) => return Err(AppError::CodeExpired),
         Err(e) => return Err(e.into()),
     };
-    let stored_tag = stored.s("tag").and_then(|t| hex::decode(t).ok()).unwrap_or_default();
-    if !state.code_key.verify(&code_tag_parts(phone, purpose, &presented.0), &stored_tag) {
+    let stored_tag = stored
+        .s("tag")
+        .and_then(|t| hex::decode(t).ok())
+        .unwrap_or_default();
+    if !state
+        .code_key
+        .verify(&code_tag_parts(phone, purpose, &presented.0), &stored_tag)
+    {
         tracing::info!(phone = %phone.masked(), tries = stored.n("tries"), "wrong code");
         return Err(AppError::WrongCode);
     }
@@ -148,7 +185,10 @@ pub async fn verify_code(
             key,
             condition: Some(Condition::And(vec![
                 Condition::Exists,
-                Condition::eq("tag", Attr::S(stored.s("tag").unwrap_or_default().to_string())),
+                Condition::eq(
+                    "tag",
+                    Attr::S(stored.s("tag").unwrap_or_default().to_string()),
+                ),
             ])),
         },
         TxOp::Put {
@@ -161,7 +201,9 @@ pub async fn verify_code(
     ];
     match state.store.transact_write(ops).await {
         Ok(()) => Ok(VerificationToken(token)),
-        Err(StoreError::TxConditionFailed { .. } | StoreError::Conflict) => Err(AppError::CodeExpired),
+        Err(StoreError::TxConditionFailed { .. } | StoreError::Conflict) => {
+            Err(AppError::CodeExpired)
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -174,12 +216,21 @@ pub struct VerifiedPhone {
     pub key: crate::ports::Key,
 }
 
-pub async fn read_verification_token(state: &AppState, token: &str) -> Result<Option<VerifiedPhone>, AppError> {
+pub async fn read_verification_token(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<VerifiedPhone>, AppError> {
     let key = keys::verification_token(&digest(token));
-    let Some(item) = state.store.get(&key).await? else { return Ok(None) };
+    let Some(item) = state.store.get(&key).await? else {
+        return Ok(None);
+    };
     let phone = PhoneNumber::parse_e164("verification_token", item.s("phone").unwrap_or_default())?;
     let purpose = CodePurpose::parse(item.s("purpose"))?;
-    Ok(Some(VerifiedPhone { phone, purpose, key }))
+    Ok(Some(VerifiedPhone {
+        phone,
+        purpose,
+        key,
+    }))
 }
 
 /// Whether a phone number is free for a new account.

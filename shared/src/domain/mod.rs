@@ -15,6 +15,9 @@ pub struct ValidationError {
 
 impl ValidationError {
     pub fn new(field: &'static str, message: impl Into<String>) -> Self {
-        ValidationError { field, message: message.into() }
+        ValidationError {
+            field,
+            message: message.into(),
+        }
     }
 }

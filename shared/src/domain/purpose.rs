@@ -19,7 +19,12 @@ impl CodePurpose {
             Some("login") => CodePurpose::Login,
             Some("reset") => CodePurpose::Reset,
             Some("delete") => CodePurpose::Delete,
-            Some(_) => return Err(ValidationError::new("purpose", "must be one of verify, register, login, reset, delete")),
+            Some(_) => {
+                return Err(ValidationError::new(
+                    "purpose",
+                    "must be one of verify, register, login, reset, delete",
+                ))
+            }
         })
     }
     pub fn as_str(self) -> &'static str {

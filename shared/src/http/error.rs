@@ -60,13 +60,18 @@ pub fn ok() -> ApiResult {
 /// `{"code":200,"result":…}`
 pub fn ok_with(result: impl Serialize) -> ApiResult {
     let result = serde_json::to_value(result).map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok(json_response(StatusCode::OK, json!({ "code": codes::OK, "result": result })))
+    Ok(json_response(
+        StatusCode::OK,
+        json!({ "code": codes::OK, "result": result }),
+    ))
 }
 
 pub fn json_response(status: StatusCode, body: Value) -> Response {
     let mut res = (status, body.to_string()).into_response();
-    res.headers_mut()
-        .insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json; charset=utf-8"));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json; charset=utf-8"),
+    );
     res
 }
 
@@ -88,9 +93,18 @@ impl IntoResponse for AppError {
             AppError::Throttled(_) => business(codes::THROTTLED, message),
             AppError::CaptchaRequired => business(codes::CAPTCHA_REQUIRED, message),
             AppError::CaptchaWrong => business(codes::CAPTCHA_WRONG, message),
-            AppError::Unauthorized => json_response(StatusCode::FORBIDDEN, json!({ "code": 403, "message": message })),
-            AppError::NotFound(_) => json_response(StatusCode::NOT_FOUND, json!({ "code": 404, "message": message })),
-            AppError::Store(_) | AppError::Send(_) | AppError::Upload(_) | AppError::Internal(_) => {
+            AppError::Unauthorized => json_response(
+                StatusCode::FORBIDDEN,
+                json!({ "code": 403, "message": message }),
+            ),
+            AppError::NotFound(_) => json_response(
+                StatusCode::NOT_FOUND,
+                json!({ "code": 404, "message": message }),
+            ),
+            AppError::Store(_)
+            | AppError::Send(_)
+            | AppError::Upload(_)
+            | AppError::Internal(_) => {
                 let request_id = super::observe::current_request_id();
                 // The detail goes to the log under the request id, never to the client.
                 tracing::error!(error = %message, "request failed");

@@ -36,9 +36,15 @@ pub async fn request_context(req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let span = tracing::info_span!("request", request_id = %id, method = %method, route = tracing::field::Empty);
     let started = Instant::now();
-    let mut res = REQUEST_ID.scope(id.clone(), next.run(req).instrument(span.clone())).await;
+    let mut res = REQUEST_ID
+        .scope(id.clone(), next.run(req).instrument(span.clone()))
+        .await;
     span.in_scope(|| {
-        tracing::info!(status = res.status().as_u16(), latency_ms = started.elapsed().as_millis() as u64, "served")
+        tracing::info!(
+            status = res.status().as_u16(),
+            latency_ms = started.elapsed().as_millis() as u64,
+            "served"
+        )
     });
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert("x-request-id", v);

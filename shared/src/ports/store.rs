@@ -25,7 +25,10 @@ pub struct Key {
 
 impl Key {
     pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
-        Key { pk: pk.into(), sk: sk.into() }
+        Key {
+            pk: pk.into(),
+            sk: sk.into(),
+        }
     }
 }
 
@@ -48,7 +51,12 @@ pub struct Item {
 
 impl Item {
     pub fn new(key: Key) -> Self {
-        Item { key, index_key: None, expires_at: None, attrs: BTreeMap::new() }
+        Item {
+            key,
+            index_key: None,
+            expires_at: None,
+            attrs: BTreeMap::new(),
+        }
     }
     pub fn with(mut self, name: &str, value: Attr) -> Self {
         self.attrs.insert(name.to_string(), value);
@@ -117,11 +125,13 @@ impl Condition {
             Condition::Exists => live.is_some(),
             Condition::NotExists => live.is_none(),
             Condition::Eq(name, v) => stored.and_then(|i| i.attrs.get(name)) == Some(v),
-            Condition::AbsentOrLessThan(name, bound) => match stored.and_then(|i| i.attrs.get(name)) {
-                None => true,
-                Some(Attr::N(n)) => n < bound,
-                Some(_) => false,
-            },
+            Condition::AbsentOrLessThan(name, bound) => {
+                match stored.and_then(|i| i.attrs.get(name)) {
+                    None => true,
+                    Some(Attr::N(n)) => n < bound,
+                    Some(_) => false,
+                }
+            }
             Condition::And(cs) => cs.iter().all(|c| c.holds(stored, now_secs)),
             Condition::Or(cs) => cs.iter().any(|c| c.holds(stored, now_secs)),
         }
@@ -164,10 +174,23 @@ impl Update {
 
 #[derive(Clone, Debug)]
 pub enum TxOp {
-    Put { item: Item, condition: Option<Condition> },
-    Update { key: Key, updates: Vec<Update>, condition: Option<Condition> },
-    Delete { key: Key, condition: Option<Condition> },
-    Check { key: Key, condition: Condition },
+    Put {
+        item: Item,
+        condition: Option<Condition>,
+    },
+    Update {
+        key: Key,
+        updates: Vec<Update>,
+        condition: Option<Condition>,
+    },
+    Delete {
+        key: Key,
+        condition: Option<Condition>,
+    },
+    Check {
+        key: Key,
+        condition: Condition,
+    },
 }
 
 impl TxOp {
@@ -271,7 +294,11 @@ pub trait Store: Send + Sync {
         condition: Option<Condition>,
     ) -> Result<Item, StoreError>;
     /// Deletes the item and returns it as it was (live or not), if it was there.
-    async fn delete(&self, key: &Key, condition: Option<Condition>) -> Result<Option<Item>, StoreError>;
+    async fn delete(
+        &self,
+        key: &Key,
+        condition: Option<Condition>,
+    ) -> Result<Option<Item>, StoreError>;
     async fn query(&self, query: Query) -> Result<Page, StoreError>;
     /// All or nothing; at most 100 operations on distinct keys.
     async fn transact_write(&self, ops: Vec<TxOp>) -> Result<(), StoreError>;
@@ -284,20 +311,31 @@ pub fn validate_item(item: &Item) -> Result<(), StoreError> {
     if item.key.pk.is_empty() || item.key.sk.is_empty() {
         return Err(StoreError::Invalid("empty key".into()));
     }
-    if let Some(name) = item.attrs.keys().find(|n| RESERVED_ATTRS.contains(&n.as_str())) {
-        return Err(StoreError::Invalid(format!("attribute name `{name}` is reserved")));
+    if let Some(name) = item
+        .attrs
+        .keys()
+        .find(|n| RESERVED_ATTRS.contains(&n.as_str()))
+    {
+        return Err(StoreError::Invalid(format!(
+            "attribute name `{name}` is reserved"
+        )));
     }
     Ok(())
 }
 
 pub fn validate_tx(ops: &[TxOp]) -> Result<(), StoreError> {
     if ops.is_empty() || ops.len() > 100 {
-        return Err(StoreError::Invalid(format!("a transaction holds 1 to 100 operations, not {}", ops.len())));
+        return Err(StoreError::Invalid(format!(
+            "a transaction holds 1 to 100 operations, not {}",
+            ops.len()
+        )));
     }
     let mut seen = std::collections::HashSet::new();
     for op in ops {
         if !seen.insert(op.key()) {
-            return Err(StoreError::Invalid("a transaction touches a key twice".into()));
+            return Err(StoreError::Invalid(
+                "a transaction touches a key twice".into(),
+            ));
         }
         if let TxOp::Put { item, .. } = op {
             validate_item(item)?;
