@@ -35,6 +35,8 @@ pub struct Services {
     pub random: Arc<dyn Random>,
     /// Keys code, captcha and local-upload HMACs.
     pub code_key: HmacKey,
+    /// Signs and verifies access and IM tokens.
+    pub tokens: Arc<crate::auth::TokenKeys>,
     pub local: Option<LocalAdapters>,
 }
 
@@ -71,9 +73,9 @@ fn data_dir_error(path: &Path, e: impl std::fmt::Display) -> StartError {
     }
 }
 
-/// Local mode's secret, created once and shared by every process using the data folder.
-fn local_secret(dir: &Path) -> Result<Vec<u8>, StartError> {
-    let path = dir.join("local-secret.b64");
+/// A local-mode secret, created once and shared by every process using the data folder.
+fn local_secret(dir: &Path, name: &str) -> Result<Vec<u8>, StartError> {
+    let path = dir.join(format!("{name}.b64"));
     let decode = |text: &str| {
         base64::engine::general_purpose::STANDARD
             .decode(text.trim())
@@ -87,7 +89,7 @@ fn local_secret(dir: &Path) -> Result<Vec<u8>, StartError> {
     }
     let mut bytes = [0u8; 32];
     OsRandom.fill(&mut bytes);
-    let tmp = dir.join(format!("local-secret.{}.tmp", std::process::id()));
+    let tmp = dir.join(format!("{name}.{}.tmp", std::process::id()));
     std::fs::write(
         &tmp,
         base64::engine::general_purpose::STANDARD.encode(bytes),
@@ -112,15 +114,33 @@ impl AppState {
             || config.store == StoreSetting::Sqlite
             || config.sms == SmsSetting::Outbox
             || config.uploads == UploadSetting::Local
-            || config.code_secret.is_none();
+            || config.code_secret.is_none()
+            || config.signing_key.is_none();
         if needs_dir {
             std::fs::create_dir_all(&config.data_dir)
                 .map_err(|e| data_dir_error(&config.data_dir, e))?;
         }
         let secret = match &config.code_secret {
             Some(s) => s.clone(),
-            None => local_secret(&config.data_dir)?,
+            None => local_secret(&config.data_dir, "local-secret")?,
         };
+        let signing_seed: [u8; 32] = match &config.signing_key {
+            Some(seed) => *seed,
+            None => local_secret(&config.data_dir, "local-signing-key")?
+                .get(..32)
+                .and_then(|s| s.try_into().ok())
+                .ok_or_else(|| {
+                    data_dir_error(&config.data_dir, "local-signing-key.b64 is too short")
+                })?,
+        };
+        let tokens =
+            crate::auth::TokenKeys::from_seeds(&signing_seed, config.signing_key_previous.as_ref())
+                .map_err(|m| {
+                    StartError::Config(ConfigError {
+                        var: "ROSTER_SIGNING_KEY",
+                        message: m,
+                    })
+                })?;
         let code_key = HmacKey::new(&secret).map_err(|m| {
             StartError::Config(ConfigError {
                 var: "ROSTER_CODE_SECRET",
@@ -196,6 +216,7 @@ impl AppState {
             clock,
             random: Arc::new(OsRandom),
             code_key,
+            tokens: Arc::new(tokens),
             local,
         }))
     }
@@ -231,5 +252,8 @@ pub fn serve(routes: Routes, state: AppState) -> Router {
 
 /// Every endpoint group's routes, as the local server merges them.
 pub fn all_groups() -> Vec<(&'static str, Routes)> {
-    vec![("codes", crate::codes::routes())]
+    vec![
+        ("codes", crate::codes::routes()),
+        ("account", crate::account::routes()),
+    ]
 }

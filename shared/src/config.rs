@@ -70,6 +70,12 @@ pub struct Limits {
     pub sms_captcha_after_per_ip_hour: i64,
     pub sms_global_day: i64,
     pub captcha_ttl_secs: i64,
+    pub access_token_ttl_secs: i64,
+    pub im_token_ttl_secs: i64,
+    /// Idle lifetime of a session (cookie or refresh token).
+    pub session_ttl_secs: i64,
+    pub login_failures_before_backoff: i64,
+    pub login_backoff_max_secs: i64,
 }
 
 impl Default for Limits {
@@ -85,6 +91,11 @@ impl Default for Limits {
             sms_captcha_after_per_ip_hour: 10,
             sms_global_day: 10_000,
             captcha_ttl_secs: 300,
+            access_token_ttl_secs: 900,
+            im_token_ttl_secs: 900,
+            session_ttl_secs: 30 * 86_400,
+            login_failures_before_backoff: 5,
+            login_backoff_max_secs: 900,
         }
     }
 }
@@ -101,6 +112,12 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// None: local mode generates one and keeps it in the data folder.
     pub code_secret: Option<Vec<u8>>,
+    /// Ed25519 seed signing access and IM tokens. None: local mode mints one.
+    pub signing_key: Option<[u8; 32]>,
+    /// The key before the last rotation: still verifies, and is still published.
+    pub signing_key_previous: Option<[u8; 32]>,
+    /// Numbers with fixed codes and no SMS (app-store review, automated tests).
+    pub test_numbers: std::collections::HashMap<String, String>,
     pub production: bool,
     pub product_name: String,
     pub sms_regions: RegionAllowList,
@@ -173,6 +190,27 @@ impl Config {
                 ))
             }
         };
+        let local_keys_allowed = store == StoreSetting::Sqlite && !production;
+        let signing_key = match get("ROSTER_SIGNING_KEY") {
+            Some(v) => Some(parse_seed("ROSTER_SIGNING_KEY", &v)?),
+            None if local_keys_allowed => None,
+            None => {
+                return Err(err(
+                    "ROSTER_SIGNING_KEY",
+                    "is required outside local mode (base64 of a 32-byte Ed25519 seed)",
+                ))
+            }
+        };
+        let signing_key_previous = get("ROSTER_SIGNING_KEY_PREVIOUS")
+            .map(|v| parse_seed("ROSTER_SIGNING_KEY_PREVIOUS", &v))
+            .transpose()?;
+        let test_numbers = parse_test_numbers(get("ROSTER_TEST_NUMBERS").as_deref().unwrap_or(""))?;
+        if production && !test_numbers.is_empty() {
+            return Err(err(
+                "ROSTER_TEST_NUMBERS",
+                "must be empty when ROSTER_PRODUCTION is true",
+            ));
+        }
         if production
             && (store == StoreSetting::Sqlite
                 || sms == SmsSetting::Outbox
@@ -205,6 +243,23 @@ impl Config {
             )?,
             sms_global_day: parse_num(&get, "ROSTER_SMS_GLOBAL_DAY", d.sms_global_day)?,
             captcha_ttl_secs: parse_num(&get, "ROSTER_CAPTCHA_TTL_SECS", d.captcha_ttl_secs)?,
+            access_token_ttl_secs: parse_num(
+                &get,
+                "ROSTER_ACCESS_TOKEN_TTL_SECS",
+                d.access_token_ttl_secs,
+            )?,
+            im_token_ttl_secs: parse_num(&get, "ROSTER_IM_TOKEN_TTL_SECS", d.im_token_ttl_secs)?,
+            session_ttl_secs: parse_num(&get, "ROSTER_SESSION_TTL_SECS", d.session_ttl_secs)?,
+            login_failures_before_backoff: parse_num(
+                &get,
+                "ROSTER_LOGIN_FAILURES_BEFORE_BACKOFF",
+                d.login_failures_before_backoff,
+            )?,
+            login_backoff_max_secs: parse_num(
+                &get,
+                "ROSTER_LOGIN_BACKOFF_MAX_SECS",
+                d.login_backoff_max_secs,
+            )?,
         };
         Ok(Config {
             store,
@@ -214,6 +269,9 @@ impl Config {
                 get("ROSTER_DATA_DIR").unwrap_or_else(|| ".roster-data".into()),
             ),
             code_secret,
+            signing_key,
+            signing_key_previous,
+            test_numbers,
             production,
             product_name: get("ROSTER_PRODUCT_NAME").unwrap_or_else(|| "Roster".into()),
             sms_regions,
@@ -249,6 +307,39 @@ fn parse_num(
             .filter(|n| *n > 0)
             .ok_or_else(|| err(var, format!("must be a positive integer, not {v:?}"))),
     }
+}
+
+fn parse_seed(var: &'static str, raw: &str) -> Result<[u8; 32], ConfigError> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(raw.trim())
+        .map_err(|_| err(var, "must be base64"))?;
+    bytes
+        .try_into()
+        .map_err(|_| err(var, "must hold exactly 32 bytes (an Ed25519 seed)"))
+}
+
+/// `+12015550100=123456,+12015550101=654321`
+fn parse_test_numbers(raw: &str) -> Result<std::collections::HashMap<String, String>, ConfigError> {
+    const VAR: &str = "ROSTER_TEST_NUMBERS";
+    let mut map = std::collections::HashMap::new();
+    for entry in raw.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (phone, code) = entry.split_once('=').ok_or_else(|| {
+            err(
+                VAR,
+                format!("entry {entry:?} must be <E.164 phone>=<6 digits>"),
+            )
+        })?;
+        let phone = crate::domain::PhoneNumber::parse_e164(VAR, phone)
+            .map_err(|e| err(VAR, format!("entry {entry:?}: {}", e.message)))?;
+        if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(err(
+                VAR,
+                format!("entry {entry:?}: the code must be 6 digits"),
+            ));
+        }
+        map.insert(phone.e164().to_string(), code.to_string());
+    }
+    Ok(map)
 }
 
 fn parse_regions(raw: &str) -> Result<RegionAllowList, ConfigError> {
@@ -323,11 +414,54 @@ mod tests {
     }
 
     #[test]
+    fn a_deployed_store_without_a_signing_key_refuses_to_start() {
+        let secret = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        let e = cfg(&[
+            ("ROSTER_STORE", "dynamodb"),
+            ("ROSTER_TABLE", "t"),
+            ("ROSTER_CODE_SECRET", &secret),
+        ])
+        .unwrap_err();
+        assert_eq!(e.var, "ROSTER_SIGNING_KEY");
+    }
+
+    #[test]
+    fn test_numbers_are_parsed_and_refused_in_production() {
+        let c = cfg(&[("ROSTER_TEST_NUMBERS", "+12015550100=123456")]).unwrap();
+        assert_eq!(
+            c.test_numbers.get("+12015550100").map(String::as_str),
+            Some("123456")
+        );
+        assert!(cfg(&[]).unwrap().test_numbers.is_empty(), "off by default");
+        assert_eq!(
+            cfg(&[("ROSTER_TEST_NUMBERS", "+12015550100=12")])
+                .unwrap_err()
+                .var,
+            "ROSTER_TEST_NUMBERS"
+        );
+        let key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        let e = cfg(&[
+            ("ROSTER_PRODUCTION", "true"),
+            ("ROSTER_STORE", "dynamodb"),
+            ("ROSTER_TABLE", "t"),
+            ("ROSTER_SMS", "sns"),
+            ("ROSTER_UPLOADS", "s3"),
+            ("ROSTER_BUCKET", "b"),
+            ("ROSTER_CODE_SECRET", &key),
+            ("ROSTER_SIGNING_KEY", &key),
+            ("ROSTER_TEST_NUMBERS", "+12015550100=123456"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.var, "ROSTER_TEST_NUMBERS");
+    }
+
+    #[test]
     fn production_refuses_local_adapters() {
         let secret = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
         let e = cfg(&[
             ("ROSTER_PRODUCTION", "true"),
             ("ROSTER_CODE_SECRET", &secret),
+            ("ROSTER_SIGNING_KEY", &secret),
         ])
         .unwrap_err();
         assert_eq!(e.var, "ROSTER_PRODUCTION");

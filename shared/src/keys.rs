@@ -57,3 +57,30 @@ pub fn verification_token(digest: &str) -> Key {
 pub fn captcha(digest: &str) -> Key {
     Key::new(format!("CAPTCHA#{digest}"), "CAPTCHA")
 }
+
+// Accounts.
+//
+// | item                  | pk                  | sk                      | expiry          |
+// |-----------------------|---------------------|-------------------------|-----------------|
+// | profile               | `USER#<id>`         | `PROFILE`               | —               |
+// | session               | `USER#<id>`         | `SESSION#<sid>`         | idle lifetime   |
+// | phone owner marker    | `PHONE#<e164>`      | `OWNER` (userId, password hash) | —       |
+// | login failures        | `PHONE#<e164>`      | `LOGINFAIL`             | a day           |
+
+pub const SESSION_PREFIX: &str = "SESSION#";
+
+pub fn user_pk(user: &crate::domain::UserId) -> String {
+    format!("USER#{user}")
+}
+
+pub fn profile(user: &crate::domain::UserId) -> Key {
+    Key::new(user_pk(user), "PROFILE")
+}
+
+pub fn session(user: &crate::domain::UserId, session: &str) -> Key {
+    Key::new(user_pk(user), format!("{SESSION_PREFIX}{session}"))
+}
+
+pub fn login_failures(phone: &PhoneNumber) -> Key {
+    Key::new(phone_pk(phone), "LOGINFAIL")
+}

@@ -39,7 +39,8 @@ fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
         .json()
         .with_current_span(true)
         .with_writer(captured.clone())
-        .with_max_level(tracing::Level::TRACE)
+        // The most a deployment can ask for: RUST_LOG=trace.
+        .with_env_filter(roster::http::observe::log_filter("trace"))
         .finish();
     let guard = tracing::subscriber::set_default(subscriber);
     (captured, guard)
@@ -148,6 +149,7 @@ async fn an_internal_failure_is_a_500_with_the_request_id_and_no_detail(app: Tes
         clock: app.state.clock.clone(),
         random: app.state.random.clone(),
         code_key: app.state.code_key.clone(),
+        tokens: app.state.tokens.clone(),
         local: None,
     });
     let router = roster::local::router(state);

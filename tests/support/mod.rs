@@ -190,6 +190,9 @@ impl TestApp {
             code_key.clone(),
             clock.clone(),
         ));
+        let mut seed = [0u8; 32];
+        OsRandom.fill(&mut seed);
+        let tokens = Arc::new(roster::auth::TokenKeys::from_seeds(&seed, None).unwrap());
         let state = AppState::new(Services {
             config,
             store,
@@ -198,6 +201,7 @@ impl TestApp {
             clock: clock.clone(),
             random: random.clone(),
             code_key,
+            tokens,
             local: Some(LocalAdapters { outbox, uploads }),
         });
         let router = roster::local::router(state.clone());

@@ -77,7 +77,11 @@ pub async fn send_code(
             .min(limits.sms_captcha_after_per_ip_hour)
     };
 
-    let code = state.random.digits(CODE_LEN);
+    let test_code = state.config.test_numbers.get(phone.e164());
+    let code = match test_code {
+        Some(fixed) => fixed.clone(),
+        None => state.random.digits(CODE_LEN),
+    };
     let tag = state
         .code_key
         .sign_hex(&code_tag_parts(phone, purpose, &code));
@@ -141,13 +145,33 @@ pub async fn send_code(
 /// A verification token: proof that the bearer received a code on `phone` for `purpose`.
 pub struct VerificationToken(pub String);
 
-pub async fn verify_code(
+/// A presented code that matched the stored one. It is consumed by putting `consume()`
+/// into the caller's transaction: of concurrent matches, only one can commit.
+pub struct MatchedCode {
+    key: crate::ports::Key,
+    tag: String,
+}
+
+impl MatchedCode {
+    pub fn consume(&self) -> TxOp {
+        TxOp::Delete {
+            key: self.key.clone(),
+            condition: Some(Condition::And(vec![
+                Condition::Exists,
+                Condition::eq("tag", Attr::S(self.tag.clone())),
+            ])),
+        }
+    }
+}
+
+/// Counts an attempt against the code for (phone, purpose) and compares. Wrong: 1000;
+/// absent, expired, used or out of tries: 2000.
+pub async fn check_code(
     state: &AppState,
     phone: &PhoneNumber,
     purpose: CodePurpose,
     presented: &PresentedCode,
-) -> Result<VerificationToken, AppError> {
-    let limits = &state.config.limits;
+) -> Result<MatchedCode, AppError> {
     let key = keys::code(phone, purpose);
     // Count the attempt before comparing, so concurrent guesses cannot exceed the limit.
     let stored = match state
@@ -157,7 +181,7 @@ pub async fn verify_code(
             vec![Update::add("tries", 1)],
             Some(Condition::And(vec![
                 Condition::Exists,
-                Condition::AbsentOrLessThan("tries".into(), limits.code_max_tries),
+                Condition::AbsentOrLessThan("tries".into(), state.config.limits.code_max_tries),
             ])),
         )
         .await
@@ -166,10 +190,8 @@ pub async fn verify_code(
         Err(StoreError::ConditionFailed) => return Err(AppError::CodeExpired),
         Err(e) => return Err(e.into()),
     };
-    let stored_tag = stored
-        .s("tag")
-        .and_then(|t| hex::decode(t).ok())
-        .unwrap_or_default();
+    let tag = stored.s("tag").unwrap_or_default().to_string();
+    let stored_tag = hex::decode(&tag).unwrap_or_default();
     if !state
         .code_key
         .verify(&code_tag_parts(phone, purpose, &presented.0), &stored_tag)
@@ -177,35 +199,38 @@ pub async fn verify_code(
         tracing::info!(phone = %phone.masked(), tries = stored.n("tries"), "wrong code");
         return Err(AppError::WrongCode);
     }
+    Ok(MatchedCode { key, tag })
+}
+
+/// Maps a failed transaction that consumed a code at `index` 0: the code went first.
+pub fn code_race(e: StoreError) -> AppError {
+    match e {
+        StoreError::TxConditionFailed { index: 0 } | StoreError::Conflict => AppError::CodeExpired,
+        e => e.into(),
+    }
+}
+
+pub async fn verify_code(
+    state: &AppState,
+    phone: &PhoneNumber,
+    purpose: CodePurpose,
+    presented: &PresentedCode,
+) -> Result<VerificationToken, AppError> {
+    let matched = check_code(state, phone, purpose, presented).await?;
     let token = state.random.token(32);
     let now = state.clock.now_secs();
     let ops = vec![
-        // Single use: of concurrent correct verifies, one deletes the code.
-        TxOp::Delete {
-            key,
-            condition: Some(Condition::And(vec![
-                Condition::Exists,
-                Condition::eq(
-                    "tag",
-                    Attr::S(stored.s("tag").unwrap_or_default().to_string()),
-                ),
-            ])),
-        },
+        matched.consume(),
         TxOp::Put {
             item: Item::new(keys::verification_token(&digest(&token)))
                 .with_s("phone", phone.e164())
                 .with_s("purpose", purpose.as_str())
-                .expiring_at(now + limits.verification_token_ttl_secs),
+                .expiring_at(now + state.config.limits.verification_token_ttl_secs),
             condition: Some(Condition::NotExists),
         },
     ];
-    match state.store.transact_write(ops).await {
-        Ok(()) => Ok(VerificationToken(token)),
-        Err(StoreError::TxConditionFailed { .. } | StoreError::Conflict) => {
-            Err(AppError::CodeExpired)
-        }
-        Err(e) => Err(e.into()),
-    }
+    state.store.transact_write(ops).await.map_err(code_race)?;
+    Ok(VerificationToken(token))
 }
 
 /// What a verification token proved, read without consuming it. Consumers delete the

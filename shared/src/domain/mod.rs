@@ -1,7 +1,9 @@
 //! Domain types: parsed once at the edge, impossible to hold invalid values.
+mod account;
 mod phone;
 mod purpose;
 
+pub use account::{Device, Nickname, Password, UserId};
 pub use phone::{CallingCode, PhoneNumber};
 pub use purpose::CodePurpose;
 

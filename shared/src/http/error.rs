@@ -17,6 +17,7 @@ pub mod codes {
     pub const WRONG_CODE: u16 = 1000;
     pub const CODE_EXPIRED: u16 = 2000;
     pub const REGION_NOT_SERVED: u16 = 3000;
+    pub const PHONE_TAKEN: u16 = 3001;
     pub const THROTTLED: u16 = 5000;
     pub const CAPTCHA_REQUIRED: u16 = 5001;
     pub const CAPTCHA_WRONG: u16 = 5002;
@@ -38,6 +39,19 @@ pub enum AppError {
     CaptchaRequired,
     #[error("the captcha answer is wrong or the captcha expired; get a new one")]
     CaptchaWrong,
+    #[error("wrong phone number or password")]
+    WrongPassword,
+    #[error("this phone number is already registered")]
+    PhoneTaken,
+    #[error("too many failed logins; retry in {0} s")]
+    LoginBackoff(i64),
+    #[error("{description}")]
+    OAuth {
+        status: u16,
+        error: &'static str,
+        description: String,
+        retry_after: Option<i64>,
+    },
     #[error("not logged in")]
     Unauthorized,
     #[error("{0}")]
@@ -93,6 +107,39 @@ impl IntoResponse for AppError {
             AppError::Throttled(_) => business(codes::THROTTLED, message),
             AppError::CaptchaRequired => business(codes::CAPTCHA_REQUIRED, message),
             AppError::CaptchaWrong => business(codes::CAPTCHA_WRONG, message),
+            AppError::WrongPassword => business(codes::WRONG_CODE, message),
+            AppError::PhoneTaken => business(codes::PHONE_TAKEN, message),
+            AppError::LoginBackoff(secs) => {
+                let mut res = json_response(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    json!({ "code": codes::THROTTLED, "message": message }),
+                );
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, header::HeaderValue::from(secs.max(1)));
+                res
+            }
+            AppError::OAuth {
+                status,
+                error,
+                retry_after,
+                ..
+            } => {
+                // RFC 6749 section 5.2, not the envelope: OAuth clients expect this shape.
+                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+                let mut res = json_response(
+                    status,
+                    json!({ "error": error, "error_description": message }),
+                );
+                res.headers_mut().insert(
+                    header::CACHE_CONTROL,
+                    header::HeaderValue::from_static("no-store"),
+                );
+                if let Some(secs) = retry_after {
+                    res.headers_mut()
+                        .insert(header::RETRY_AFTER, header::HeaderValue::from(secs.max(1)));
+                }
+                res
+            }
             AppError::Unauthorized => json_response(
                 StatusCode::FORBIDDEN,
                 json!({ "code": 403, "message": message }),

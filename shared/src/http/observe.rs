@@ -61,13 +61,28 @@ pub async fn record_route(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
+/// Dependencies that log request bodies (which hold phone numbers) at debug and trace:
+/// they stay at info whatever `RUST_LOG` asks for.
+const QUIET_TARGETS: &str = "aws_smithy_runtime=info,aws_smithy_runtime_api=info,aws_smithy_http=info,\
+aws_sdk_dynamodb=info,aws_sdk_sns=info,aws_sdk_s3=info,aws_config=info,aws_sigv4=info,hyper=info,hyper_util=info,h2=info,\
+lambda_runtime=info,lambda_http=info";
+
+/// The log filter: `requested` (or `info`) for Roster, capped for chatty dependencies.
+pub fn log_filter(requested: &str) -> tracing_subscriber::EnvFilter {
+    let base = if requested.trim().is_empty() {
+        "info"
+    } else {
+        requested
+    };
+    tracing_subscriber::EnvFilter::builder().parse_lossy(format!("{base},{QUIET_TARGETS}"))
+}
+
 /// JSON logs to stdout (CloudWatch on Lambda). `RUST_LOG` filters; default `info`.
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let requested = std::env::var("RUST_LOG").unwrap_or_default();
     let _ = tracing_subscriber::fmt()
         .json()
-        .with_env_filter(filter)
+        .with_env_filter(log_filter(&requested))
         .with_current_span(true)
         .with_span_list(false)
         .with_target(false)

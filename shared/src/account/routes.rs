@@ -1,0 +1,225 @@
+//! HTTP routes of the `account` group: SealTalk's `/user/register`, `/user/login`,
+//! `/user/logout`, `/user/reset_password`, `/user/change_password`, `/user/get_token`,
+//! and the extensions (SMS login, sessions, account deletion, OAuth, JWKS).
+
+use axum::extract::State;
+use axum::http::header::SET_COOKIE;
+use axum::http::HeaderValue;
+use axum::response::Response;
+use axum::routing::{get, post};
+use serde_json::{json, Value};
+
+use super::{oauth, service};
+use crate::app::{AppState, Routes};
+use crate::auth::sessions::{all_sessions, clear_cookie, set_cookie, SessionView};
+use crate::auth::Credential;
+use crate::codes::service::PresentedCode;
+use crate::domain::{Device, Nickname, Password, ValidationError};
+use crate::http::{ok, ok_with, ApiResult, AppError, Input};
+
+pub fn routes() -> Routes {
+    vec![
+        ("/user/register", post(register)),
+        ("/user/login", post(login)),
+        ("/user/login_sms", post(login_sms)),
+        ("/user/logout", post(logout)),
+        ("/user/reset_password", post(reset_password)),
+        ("/user/change_password", post(change_password)),
+        ("/user/get_token", get(get_token).post(get_token)),
+        ("/user/sessions", get(sessions)),
+        ("/user/sessions/revoke", post(revoke_sessions)),
+        ("/user/delete_account", post(delete_account)),
+        ("/oauth/token", post(oauth::token)),
+        ("/.well-known/jwks.json", get(jwks)),
+    ]
+}
+
+fn with_cookie(mut res: Response, cookie: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(cookie) {
+        res.headers_mut().append(SET_COOKIE, v);
+    }
+    res
+}
+
+fn device(input: &Input) -> Result<Device, ValidationError> {
+    Device::parse(
+        input.opt_string("deviceType")?.as_deref(),
+        input.opt_string("deviceId")?.as_deref(),
+    )
+}
+
+async fn register(State(state): State<AppState>, input: Input) -> ApiResult {
+    let nickname = Nickname::parse(&input.string("nickname")?)?;
+    let password = Password::parse("password", &input.string("password")?)?;
+    let token = input.string("verification_token")?;
+    let user = service::register(&state, &nickname, &password, &token).await?;
+    ok_with(json!({ "id": user }))
+}
+
+async fn login(State(state): State<AppState>, input: Input) -> ApiResult {
+    let phone = input.phone()?;
+    let password = Password::parse("password", &input.string("password")?)?;
+    let device = device(&input)?;
+    let (user, session) = service::login_password(
+        &state,
+        &phone,
+        &password,
+        &device,
+        crate::auth::sessions::SessionKind::Cookie,
+    )
+    .await?;
+    let token = service::im_token(&state, &user, None, vec![])?;
+    let res = ok_with(json!({ "id": user, "token": token }))?;
+    Ok(with_cookie(
+        res,
+        &set_cookie(&session.bearer_secret, state.config.limits.session_ttl_secs),
+    ))
+}
+
+async fn login_sms(State(state): State<AppState>, input: Input) -> ApiResult {
+    let phone = input.phone()?;
+    let code = PresentedCode::parse(&input.string("code")?)?;
+    let device = device(&input)?;
+    let login = service::login_sms(&state, &phone, &code, &device).await?;
+    let token = service::im_token(&state, &login.user, None, vec![])?;
+    let res =
+        ok_with(json!({ "id": login.user, "token": token, "isFirstLogin": login.first_login }))?;
+    Ok(with_cookie(
+        res,
+        &set_cookie(
+            &login.session.bearer_secret,
+            state.config.limits.session_ttl_secs,
+        ),
+    ))
+}
+
+async fn logout(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
+    let scope = service::Scope::parse(
+        input.opt_string("scope")?.as_deref(),
+        input.opt_string("sessionId")?,
+    )?;
+    service::revoke(&state, &cred, &scope).await?;
+    let res = ok()?;
+    Ok(if scope.ends_current(&cred) {
+        with_cookie(res, &clear_cookie())
+    } else {
+        res
+    })
+}
+
+async fn revoke_sessions(
+    State(state): State<AppState>,
+    cred: Credential,
+    input: Input,
+) -> ApiResult {
+    let scope = service::Scope::parse(
+        input.opt_string("scope")?.as_deref(),
+        input.opt_string("sessionId")?,
+    )?;
+    if matches!(scope, service::Scope::Current) && input.opt_string("scope")?.is_none() {
+        return Err(ValidationError::new(
+            "sessionId",
+            "name a session, or a scope of current, others or all",
+        )
+        .into());
+    }
+    service::revoke(&state, &cred, &scope).await?;
+    let res = ok()?;
+    Ok(if scope.ends_current(&cred) {
+        with_cookie(res, &clear_cookie())
+    } else {
+        res
+    })
+}
+
+async fn sessions(State(state): State<AppState>, cred: Credential) -> ApiResult {
+    // The listing doubles as the session check: one query, no separate read.
+    let items = all_sessions(&state, &cred.user).await?;
+    let current = cred.session_key();
+    if !cred.accepts(items.iter().find(|i| i.key == current)) {
+        return Err(AppError::Unauthorized);
+    }
+    let views: Vec<SessionView> = items
+        .iter()
+        .filter_map(|i| SessionView::from_item(i, &cred.session))
+        .collect();
+    ok_with(views)
+}
+
+async fn reset_password(State(state): State<AppState>, input: Input) -> ApiResult {
+    let password = Password::parse("password", &input.string("password")?)?;
+    let token = input.string("verification_token")?;
+    service::reset_password(&state, &password, &token).await?;
+    ok()
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    cred: Credential,
+    input: Input,
+) -> ApiResult {
+    let old = Password::parse("oldPassword", &input.string("oldPassword")?)?;
+    let new = Password::parse("newPassword", &input.string("newPassword")?)?;
+    service::change_password(&state, &cred, &old, &new).await?;
+    ok()
+}
+
+/// `members` as a JSON array or a comma-separated string.
+fn members(input: &Input) -> Result<Vec<String>, ValidationError> {
+    let list: Vec<String> = match input.0.get("members") {
+        None | Some(Value::Null) => vec![],
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|v| v.as_str().map(str::to_string))
+            .collect::<Option<_>>()
+            .ok_or_else(|| ValidationError::new("members", "must be user ids"))?,
+        Some(Value::String(s)) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        Some(_) => {
+            return Err(ValidationError::new(
+                "members",
+                "must be a list of user ids",
+            ))
+        }
+    };
+    if list.len() > 500 {
+        return Err(ValidationError::new("members", "must hold at most 500 ids"));
+    }
+    for m in &list {
+        crate::domain::UserId::parse("members", m)?;
+    }
+    Ok(list)
+}
+
+async fn get_token(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
+    let act = input.opt_string("act")?.filter(|a| !a.is_empty());
+    if act.as_ref().is_some_and(|a| a.len() > 64) {
+        return Err(ValidationError::new("act", "must be at most 64 characters").into());
+    }
+    let members = members(&input)?;
+    cred.read_with(&state, &[]).await?;
+    let token = service::im_token(&state, &cred.user, act, members)?;
+    ok_with(json!({ "userId": cred.user, "token": token }))
+}
+
+async fn delete_account(
+    State(state): State<AppState>,
+    cred: Credential,
+    input: Input,
+) -> ApiResult {
+    let code = PresentedCode::parse(&input.string("code")?)?;
+    service::delete_account(&state, &cred, &code).await?;
+    Ok(with_cookie(ok()?, &clear_cookie()))
+}
+
+async fn jwks(State(state): State<AppState>) -> ApiResult {
+    // A bare RFC 7517 key set: JWT libraries fetch this URL as is.
+    Ok(crate::http::error::json_response(
+        axum::http::StatusCode::OK,
+        state.tokens.jwks(),
+    ))
+}

@@ -1,0 +1,138 @@
+//! The credential of an authenticated request: a bearer access token (checked by
+//! signature and expiry with no store read) or the session cookie. Either names a
+//! session, whose item must still exist: that check rides along with the request's own
+//! store read (batch get) or write (transaction condition), so revocation is immediate
+//! and costs no extra round trip.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::http::request::Parts;
+
+use super::sessions::{split_bearer_secret, COOKIE_NAME};
+use crate::app::AppState;
+use crate::crypto::digest;
+use crate::domain::UserId;
+use crate::http::AppError;
+use crate::keys;
+use crate::ports::{Attr, Condition, Item, Key, TxOp};
+
+#[derive(Clone, Debug)]
+enum Proof {
+    /// Digest of the cookie secret, compared with the session's `secretHash`.
+    Cookie(String),
+    /// A verified access token: the session only has to exist.
+    Bearer,
+}
+
+#[derive(Clone, Debug)]
+pub struct Credential {
+    pub user: UserId,
+    pub session: String,
+    proof: Proof,
+}
+
+impl Credential {
+    pub fn session_key(&self) -> Key {
+        keys::session(&self.user, &self.session)
+    }
+
+    /// Whether the stored session (as read) backs this credential.
+    pub fn accepts(&self, session: Option<&Item>) -> bool {
+        match (session, &self.proof) {
+            (None, _) => false,
+            (Some(_), Proof::Bearer) => true,
+            (Some(item), Proof::Cookie(hash)) => item
+                .s("secretHash")
+                .is_some_and(|stored| constant_time_eq(stored.as_bytes(), hash.as_bytes())),
+        }
+    }
+
+    /// The same check as a write condition on the session item.
+    pub fn condition(&self) -> Condition {
+        match &self.proof {
+            Proof::Bearer => Condition::Exists,
+            Proof::Cookie(hash) => Condition::And(vec![
+                Condition::Exists,
+                Condition::eq("secretHash", Attr::S(hash.clone())),
+            ]),
+        }
+    }
+
+    /// A transaction operation that fails (at its index) when the session is revoked.
+    pub fn check_op(&self) -> TxOp {
+        TxOp::Check {
+            key: self.session_key(),
+            condition: self.condition(),
+        }
+    }
+
+    /// One round trip: the session check batched with the request's own reads.
+    pub async fn read_with(
+        &self,
+        state: &AppState,
+        keys: &[Key],
+    ) -> Result<Vec<Option<Item>>, AppError> {
+        let mut all = Vec::with_capacity(keys.len() + 1);
+        all.push(self.session_key());
+        all.extend_from_slice(keys);
+        let mut items = state.store.batch_get(&all).await?;
+        if !self.accepts(items[0].as_ref()) {
+            return Err(AppError::Unauthorized);
+        }
+        items.remove(0);
+        Ok(items)
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn cookie_value(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE_NAME)
+        .map(|(_, v)| v.to_string())
+}
+
+impl FromRequestParts<AppState> for Credential {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(auth) = parts.headers.get(AUTHORIZATION) {
+            let token = auth
+                .to_str()
+                .ok()
+                .and_then(|v| {
+                    v.strip_prefix("Bearer ")
+                        .or_else(|| v.strip_prefix("bearer "))
+                })
+                .ok_or(AppError::Unauthorized)?;
+            let claims = state
+                .tokens
+                .verify_access(token.trim(), state.clock.now_secs())
+                .map_err(|_| AppError::Unauthorized)?;
+            let user = UserId::parse("sub", &claims.sub).map_err(|_| AppError::Unauthorized)?;
+            return Ok(Credential {
+                user,
+                session: claims.sid,
+                proof: Proof::Bearer,
+            });
+        }
+        let cookie = cookie_value(parts).ok_or(AppError::Unauthorized)?;
+        let (user, session, secret) = split_bearer_secret(&cookie).ok_or(AppError::Unauthorized)?;
+        Ok(Credential {
+            user,
+            session,
+            proof: Proof::Cookie(digest(&secret)),
+        })
+    }
+}

@@ -1,0 +1,255 @@
+//! Signed JWTs: access tokens for this API and IM tokens for an IM server. Ed25519
+//! (`EdDSA`) only; the algorithm is pinned, so `none`, HMAC-with-the-public-key and other
+//! confusions fail before anything else. The public keys are served as JWKS, so an IM
+//! server verifies tokens with no shared secret. Expiry is checked against the service's
+//! clock (not the library's), so tests can move time.
+
+use base64::Engine;
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use ed25519_dalek::SigningKey;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+pub const ISSUER: &str = "roster";
+pub const ACCESS_AUDIENCE: &str = "roster-api";
+pub const IM_AUDIENCE: &str = "roster-im";
+
+struct KeyPair {
+    kid: String,
+    public: [u8; 32],
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+impl KeyPair {
+    fn from_seed(seed: &[u8; 32]) -> Result<Self, String> {
+        let signing = SigningKey::from_bytes(seed);
+        let der = signing.to_pkcs8_der().map_err(|e| e.to_string())?;
+        let public = signing.verifying_key().to_bytes();
+        let kid =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&Sha256::digest(public)[..12]);
+        Ok(KeyPair {
+            kid,
+            public,
+            encoding: EncodingKey::from_ed_der(der.as_bytes()),
+            decoding: DecodingKey::from_ed_der(&public),
+        })
+    }
+}
+
+/// The current signing key and, after a rotation, the previous one (verify only).
+pub struct TokenKeys {
+    current: KeyPair,
+    previous: Option<KeyPair>,
+}
+
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum TokenError {
+    #[error("the token is malformed, wrongly signed, or not for this audience")]
+    Invalid,
+    #[error("the token has expired")]
+    Expired,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub aud: String,
+    pub sub: String,
+    /// The session (refresh-token family) this token belongs to.
+    pub sid: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ImClaims {
+    pub iss: String,
+    pub aud: String,
+    pub sub: String,
+    pub iat: i64,
+    pub exp: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<String>,
+}
+
+trait Expiring {
+    fn exp(&self) -> i64;
+}
+impl Expiring for AccessClaims {
+    fn exp(&self) -> i64 {
+        self.exp
+    }
+}
+impl Expiring for ImClaims {
+    fn exp(&self) -> i64 {
+        self.exp
+    }
+}
+
+impl TokenKeys {
+    pub fn from_seeds(current: &[u8; 32], previous: Option<&[u8; 32]>) -> Result<Self, String> {
+        Ok(TokenKeys {
+            current: KeyPair::from_seed(current)?,
+            previous: previous.map(KeyPair::from_seed).transpose()?,
+        })
+    }
+
+    pub fn sign<C: Serialize>(&self, claims: &C) -> Result<String, String> {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.current.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.current.encoding).map_err(|e| e.to_string())
+    }
+
+    fn verify<C: DeserializeOwned + Expiring>(
+        &self,
+        token: &str,
+        audience: &str,
+        now: i64,
+    ) -> Result<C, TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
+        if header.alg != Algorithm::EdDSA {
+            return Err(TokenError::Invalid);
+        }
+        let key = [Some(&self.current), self.previous.as_ref()]
+            .into_iter()
+            .flatten()
+            .find(|k| header.kid.as_deref() == Some(k.kid.as_str()))
+            .ok_or(TokenError::Invalid)?;
+        let mut v = Validation::new(Algorithm::EdDSA);
+        v.set_audience(&[audience]);
+        v.set_issuer(&[ISSUER]);
+        v.set_required_spec_claims(&["exp", "sub", "aud", "iss"]);
+        v.validate_exp = false;
+        v.validate_nbf = false;
+        let data =
+            jsonwebtoken::decode::<C>(token, &key.decoding, &v).map_err(|_| TokenError::Invalid)?;
+        if data.claims.exp() <= now {
+            return Err(TokenError::Expired);
+        }
+        Ok(data.claims)
+    }
+
+    pub fn verify_access(&self, token: &str, now: i64) -> Result<AccessClaims, TokenError> {
+        self.verify(token, ACCESS_AUDIENCE, now)
+    }
+
+    pub fn verify_im(&self, token: &str, now: i64) -> Result<ImClaims, TokenError> {
+        self.verify(token, IM_AUDIENCE, now)
+    }
+
+    /// RFC 7517 key set with every key that may have signed a live token.
+    pub fn jwks(&self) -> Value {
+        let keys: Vec<Value> = [Some(&self.current), self.previous.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(|k| {
+                json!({
+                    "kty": "OKP",
+                    "crv": "Ed25519",
+                    "alg": "EdDSA",
+                    "use": "sig",
+                    "kid": k.kid,
+                    "x": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(k.public),
+                })
+            })
+            .collect();
+        json!({ "keys": keys })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(exp: i64) -> AccessClaims {
+        AccessClaims {
+            iss: ISSUER.into(),
+            aud: ACCESS_AUDIENCE.into(),
+            sub: "user1".into(),
+            sid: "s1".into(),
+            iat: 0,
+            exp,
+        }
+    }
+
+    fn b64(v: &[u8]) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v)
+    }
+
+    #[test]
+    fn a_signed_token_verifies_until_it_expires() {
+        let keys = TokenKeys::from_seeds(&[1; 32], None).unwrap();
+        let t = keys.sign(&claims(100)).unwrap();
+        assert_eq!(keys.verify_access(&t, 99).unwrap().sub, "user1");
+        assert_eq!(keys.verify_access(&t, 100), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn forged_tampered_none_and_confused_tokens_are_rejected() {
+        let keys = TokenKeys::from_seeds(&[1; 32], None).unwrap();
+        let other = TokenKeys::from_seeds(&[2; 32], None).unwrap();
+        let good = keys.sign(&claims(100)).unwrap();
+        // Signed by another key (with this key's kid swapped in).
+        let forged = other.sign(&claims(100)).unwrap();
+        let forged = format!(
+            "{}.{}",
+            good.split('.').next().unwrap(),
+            forged.split('.').skip(1).collect::<Vec<_>>().join(".")
+        );
+        assert_eq!(keys.verify_access(&forged, 1), Err(TokenError::Invalid));
+        // Payload changed after signing.
+        let parts: Vec<&str> = good.split('.').collect();
+        let mut c = claims(100);
+        c.sub = "admin".into();
+        let tampered = format!(
+            "{}.{}.{}",
+            parts[0],
+            b64(&serde_json::to_vec(&c).unwrap()),
+            parts[2]
+        );
+        assert_eq!(keys.verify_access(&tampered, 1), Err(TokenError::Invalid));
+        // alg: none.
+        let none = format!("{}.{}.", b64(br#"{"alg":"none","typ":"JWT"}"#), parts[1]);
+        assert_eq!(keys.verify_access(&none, 1), Err(TokenError::Invalid));
+        // HS256 keyed with the public key (key confusion).
+        let jwks = keys.jwks();
+        let x = jwks["keys"][0]["x"].as_str().unwrap();
+        let mut h = Header::new(Algorithm::HS256);
+        h.kid = jwks["keys"][0]["kid"].as_str().map(String::from);
+        let hs = jsonwebtoken::encode(&h, &claims(100), &EncodingKey::from_secret(x.as_bytes()))
+            .unwrap();
+        assert_eq!(keys.verify_access(&hs, 1), Err(TokenError::Invalid));
+        // An IM token is not an access token.
+        let im = ImClaims {
+            iss: ISSUER.into(),
+            aud: IM_AUDIENCE.into(),
+            sub: "u".into(),
+            iat: 0,
+            exp: 100,
+            act: None,
+            members: vec![],
+        };
+        assert_eq!(
+            keys.verify_access(&keys.sign(&im).unwrap(), 1),
+            Err(TokenError::Invalid)
+        );
+        assert!(keys.verify_im(&keys.sign(&im).unwrap(), 1).is_ok());
+    }
+
+    #[test]
+    fn after_rotation_old_tokens_verify_and_both_keys_are_published() {
+        let old = TokenKeys::from_seeds(&[1; 32], None).unwrap();
+        let token = old.sign(&claims(100)).unwrap();
+        let rotated = TokenKeys::from_seeds(&[3; 32], Some(&[1; 32])).unwrap();
+        assert!(rotated.verify_access(&token, 1).is_ok());
+        assert_eq!(rotated.jwks()["keys"].as_array().unwrap().len(), 2);
+        let dropped = TokenKeys::from_seeds(&[3; 32], None).unwrap();
+        assert_eq!(dropped.verify_access(&token, 1), Err(TokenError::Invalid));
+    }
+}
