@@ -51,10 +51,7 @@ async fn an_s3_presigned_put_uploads_the_file_to_the_bucket() {
     let bucket = format!("roster-avatars-{}", std::process::id());
     let _ = s3.create_bucket().bucket(&bucket).send().await;
     let signer = S3Uploads::new(s3.clone(), bucket.clone());
-    let up = signer
-        .presign_put("avatars/u1/a.png", "image/png", 300)
-        .await
-        .unwrap();
+    let up = signer.presign_put("avatars/u1/a.png", "image/png", 300).await.unwrap();
     assert_eq!(up.method, "PUT");
     assert!(up.url.contains("X-Amz-Signature="), "{}", up.url);
     let client = reqwest::Client::new();
@@ -74,10 +71,7 @@ async fn an_s3_presigned_put_uploads_the_file_to_the_bucket() {
         .await
         .unwrap();
     assert_eq!(got.content_type(), Some("image/png"));
-    assert_eq!(
-        got.body.collect().await.unwrap().into_bytes().to_vec(),
-        vec![1u8, 2, 3]
-    );
+    assert_eq!(got.body.collect().await.unwrap().into_bytes().to_vec(), vec![1u8, 2, 3]);
 }
 
 #[tokio::test]
@@ -124,10 +118,7 @@ async fn a_local_presigned_put_stores_the_file_and_only_for_its_key_type_and_tim
         StatusCode::FORBIDDEN,
         "another key"
     );
-    assert_eq!(
-        put(&app, &up.url, "image/png", b"\x89PNG").await,
-        StatusCode::OK
-    );
+    assert_eq!(put(&app, &up.url, "image/png", b"\x89PNG").await, StatusCode::OK);
     let res = app
         .router
         .clone()
@@ -139,10 +130,7 @@ async fn a_local_presigned_put_stores_the_file_and_only_for_its_key_type_and_tim
         .await
         .unwrap();
     assert_eq!(res.headers()["content-type"], "image/png");
-    assert_eq!(
-        res.into_body().collect().await.unwrap().to_bytes().as_ref(),
-        b"\x89PNG"
-    );
+    assert_eq!(res.into_body().collect().await.unwrap().to_bytes().as_ref(), b"\x89PNG");
     app.clock.advance_secs(300);
     assert_eq!(
         put(&app, &up.url, "image/png", b"late").await,
@@ -150,10 +138,7 @@ async fn a_local_presigned_put_stores_the_file_and_only_for_its_key_type_and_tim
         "expired"
     );
     let escape = up.url.replace("avatars/u1/face.png", "..%2F..%2Fescape");
-    assert_eq!(
-        put(&app, &escape, "image/png", b"x").await,
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(put(&app, &escape, "image/png", b"x").await, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]
@@ -161,9 +146,7 @@ async fn the_outbox_route_lists_sent_sms_as_json() {
     let app = TestApp::spawn(StoreKind::Sqlite).await;
     let (national, e164) = new_phone();
     assert_eq!(
-        app.post("/user/send_code", support::phone_body(&national))
-            .await
-            .code(),
+        app.post("/user/send_code", support::phone_body(&national)).await.code(),
         200
     );
     let res = app.get("/_local/outbox").await;

@@ -42,19 +42,16 @@ async fn every_sample_event_gets_the_expected_answer_from_its_function() {
         for file in std::fs::read_dir(&dir).unwrap() {
             let path = file.unwrap().path();
             let name = path.file_name().unwrap().to_str().unwrap().to_string();
-            let (status, code) = expected(&function, &name)
-                .unwrap_or_else(|| panic!("no expectation for {function}/{name}"));
+            let (status, code) =
+                expected(&function, &name).unwrap_or_else(|| panic!("no expectation for {function}/{name}"));
             let text = std::fs::read_to_string(&path).unwrap();
-            let req = lambda_http::request::from_str(&text)
-                .unwrap_or_else(|e| panic!("{function}/{name}: {e}"));
+            let req = lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{function}/{name}: {e}"));
             let (parts, body) = req.into_parts();
             let req = axum::http::Request::from_parts(parts, axum::body::Body::from(body.to_vec()));
             let router = roster::app::serve(routes_of(&function), app.state.clone());
             let res = router.oneshot(req).await.unwrap();
             let got_status = res.status().as_u16();
-            let body: Value =
-                serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes())
-                    .unwrap();
+            let body: Value = serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
             assert_eq!(
                 (got_status, body["code"].as_i64().unwrap_or(-1)),
                 (status, code),

@@ -60,11 +60,7 @@ async fn post(url: &str, body: Value) -> Value {
 async fn the_local_server_serves_every_group_keeps_its_data_and_refuses_a_busy_port() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path(), 0).expect("server starts");
-    assert!(
-        server.url.starts_with("http://127.0.0.1:"),
-        "{}",
-        server.url
-    );
+    assert!(server.url.starts_with("http://127.0.0.1:"), "{}", server.url);
     let regions: Value = reqwest::get(format!("{}/user/regionlist", server.url))
         .await
         .unwrap()
@@ -89,9 +85,7 @@ async fn the_local_server_serves_every_group_keeps_its_data_and_refuses_a_busy_p
 
     // A second server on the same port fails with a clear message, not a panic.
     let port: u16 = server.url.rsplit(':').next().unwrap().parse().unwrap();
-    let err = start(dir.path(), port)
-        .err()
-        .expect("second server must not start");
+    let err = start(dir.path(), port).err().expect("second server must not start");
     assert!(err.contains("already in use"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 

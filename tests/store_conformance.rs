@@ -5,9 +5,7 @@ mod support;
 
 use std::sync::Arc;
 
-use roster::ports::{
-    Attr, Condition, IndexName, Item, Key, ManualClock, Query, Store, StoreError, TxOp, Update,
-};
+use roster::ports::{Attr, Condition, IndexName, Item, Key, ManualClock, Query, Store, StoreError, TxOp, Update};
 use support::{fresh_store, StoreKind, T0};
 
 struct Fixture {
@@ -33,18 +31,12 @@ fn item(pk: &str, sk: &str) -> Item {
 
 async fn a_conditional_put_fails_on_an_existing_item_and_changes_nothing(f: Fixture) {
     f.store
-        .put(
-            item("A", "1").with_s("v", "first"),
-            Some(Condition::NotExists),
-        )
+        .put(item("A", "1").with_s("v", "first"), Some(Condition::NotExists))
         .await
         .unwrap();
     let err = f
         .store
-        .put(
-            item("A", "1").with_s("v", "second"),
-            Some(Condition::NotExists),
-        )
+        .put(item("A", "1").with_s("v", "second"), Some(Condition::NotExists))
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::ConditionFailed), "{err:?}");
@@ -73,24 +65,11 @@ async fn a_transaction_is_all_or_nothing_and_names_the_failed_condition(f: Fixtu
         ])
         .await
         .unwrap_err();
-    assert!(
-        matches!(err, StoreError::TxConditionFailed { index: 2 }),
-        "{err:?}"
-    );
+    assert!(matches!(err, StoreError::TxConditionFailed { index: 2 }), "{err:?}");
     assert!(f.store.get(&Key::new("T", "new1")).await.unwrap().is_none());
-    assert!(f
-        .store
-        .get(&Key::new("T", "counter"))
-        .await
-        .unwrap()
-        .is_none());
+    assert!(f.store.get(&Key::new("T", "counter")).await.unwrap().is_none());
     assert_eq!(
-        f.store
-            .get(&Key::new("T", "taken"))
-            .await
-            .unwrap()
-            .unwrap()
-            .n("n"),
+        f.store.get(&Key::new("T", "taken")).await.unwrap().unwrap().n("n"),
         None
     );
 
@@ -112,12 +91,7 @@ async fn a_transaction_is_all_or_nothing_and_names_the_failed_condition(f: Fixtu
         .await
         .unwrap();
     assert!(f.store.get(&Key::new("T", "new1")).await.unwrap().is_some());
-    assert!(f
-        .store
-        .get(&Key::new("T", "taken"))
-        .await
-        .unwrap()
-        .is_none());
+    assert!(f.store.get(&Key::new("T", "taken")).await.unwrap().is_none());
 }
 
 async fn an_atomic_counter_stops_at_its_upper_bound(f: Fixture) {
@@ -174,10 +148,7 @@ async fn of_concurrent_conditional_puts_exactly_one_wins(f: Fixture) {
             let store = f.store.clone();
             tokio::spawn(async move {
                 store
-                    .put(
-                        item("U", "marker").with_n("by", i),
-                        Some(Condition::NotExists),
-                    )
+                    .put(item("U", "marker").with_n("by", i), Some(Condition::NotExists))
                     .await
             })
         })
@@ -206,10 +177,7 @@ async fn a_query_pages_by_cursor_and_returns_every_item_exactly_once(f: Fixture)
         let mut cursor = None;
         let mut pages = 0;
         loop {
-            let mut q = Query::partition("Q")
-                .begins_with("REL#")
-                .limit(5)
-                .after(cursor.clone());
+            let mut q = Query::partition("Q").begins_with("REL#").limit(5).after(cursor.clone());
             if !ascending {
                 q = q.descending();
             }
@@ -234,8 +202,7 @@ async fn the_inverted_index_finds_items_by_their_index_key(f: Fixture) {
     for who in ["alice", "bob", "carol"] {
         f.store
             .put(
-                item(&format!("USER#{who}"), "FOLLOWS#dave")
-                    .indexed_as(Key::new("FOLLOWED#dave", who)),
+                item(&format!("USER#{who}"), "FOLLOWS#dave").indexed_as(Key::new("FOLLOWED#dave", who)),
                 None,
             )
             .await
@@ -273,10 +240,7 @@ async fn the_inverted_index_finds_items_by_their_index_key(f: Fixture) {
 
 async fn an_item_past_its_expiry_reads_as_absent_while_still_stored(f: Fixture) {
     f.store
-        .put(
-            item("E", "soon").expiring_at(T0 + 60).with_s("v", "x"),
-            None,
-        )
+        .put(item("E", "soon").expiring_at(T0 + 60).with_s("v", "x"), None)
         .await
         .unwrap();
     f.store
@@ -294,10 +258,7 @@ async fn an_item_past_its_expiry_reads_as_absent_while_still_stored(f: Fixture) 
     assert!(batch[0].is_none() && batch[1].is_some());
     let page = f.store.query(Query::partition("E")).await.unwrap();
     assert_eq!(
-        page.items
-            .iter()
-            .map(|i| i.key.sk.as_str())
-            .collect::<Vec<_>>(),
+        page.items.iter().map(|i| i.key.sk.as_str()).collect::<Vec<_>>(),
         vec!["later"]
     );
     // Conditions see it as absent too: it can be replaced as new, and is not "existing".
@@ -311,19 +272,11 @@ async fn an_item_past_its_expiry_reads_as_absent_while_still_stored(f: Fixture) 
         .await;
     assert!(matches!(err, Err(StoreError::ConditionFailed)));
     f.store
-        .put(
-            item("E", "soon").with_s("v", "fresh"),
-            Some(Condition::NotExists),
-        )
+        .put(item("E", "soon").with_s("v", "fresh"), Some(Condition::NotExists))
         .await
         .unwrap();
     assert_eq!(
-        f.store
-            .get(&Key::new("E", "soon"))
-            .await
-            .unwrap()
-            .unwrap()
-            .s("v"),
+        f.store.get(&Key::new("E", "soon")).await.unwrap().unwrap().s("v"),
         Some("fresh")
     );
 }
@@ -335,19 +288,12 @@ async fn batch_get_returns_items_in_key_order_with_gaps(f: Fixture) {
             .await
             .unwrap();
     }
-    let keys: Vec<Key> = (0..35)
-        .rev()
-        .map(|i| Key::new(format!("B{i}"), "x"))
-        .collect();
+    let keys: Vec<Key> = (0..35).rev().map(|i| Key::new(format!("B{i}"), "x")).collect();
     let got = f.store.batch_get(&keys).await.unwrap();
     assert_eq!(got.len(), 35);
     for (k, g) in keys.iter().zip(&got) {
         let i: i64 = k.pk[1..].parse().unwrap();
-        assert_eq!(
-            g.as_ref().and_then(|it| it.n("i")),
-            (i < 30).then_some(i),
-            "{k:?}"
-        );
+        assert_eq!(g.as_ref().and_then(|it| it.n("i")), (i < 30).then_some(i), "{k:?}");
     }
 }
 
@@ -399,27 +345,17 @@ async fn updates_set_add_and_remove_and_conditions_compare_values(f: Fixture) {
 }
 
 async fn a_failed_conditional_delete_keeps_the_item(f: Fixture) {
-    f.store
-        .put(item("D", "1").with_s("owner", "a"), None)
-        .await
-        .unwrap();
+    f.store.put(item("D", "1").with_s("owner", "a"), None).await.unwrap();
     let err = f
         .store
-        .delete(
-            &Key::new("D", "1"),
-            Some(Condition::eq("owner", Attr::S("b".into()))),
-        )
+        .delete(&Key::new("D", "1"), Some(Condition::eq("owner", Attr::S("b".into()))))
         .await;
     assert!(matches!(err, Err(StoreError::ConditionFailed)));
     assert!(f.store.get(&Key::new("D", "1")).await.unwrap().is_some());
 }
 
 async fn reserved_attribute_names_are_refused(f: Fixture) {
-    let err = f
-        .store
-        .put(item("R", "1").with_s("pk", "x"), None)
-        .await
-        .unwrap_err();
+    let err = f.store.put(item("R", "1").with_s("pk", "x"), None).await.unwrap_err();
     assert!(matches!(err, StoreError::Invalid(_)));
 }
 

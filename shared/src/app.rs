@@ -83,18 +83,14 @@ fn local_secret(dir: &Path, name: &str) -> Result<Vec<u8>, StartError> {
             .filter(|b| b.len() >= 32)
     };
     if let Ok(text) = std::fs::read_to_string(&path) {
-        return decode(&text).ok_or_else(|| {
-            data_dir_error(&path, "is not a valid secret; delete it to mint a new one")
-        });
+        return decode(&text)
+            .ok_or_else(|| data_dir_error(&path, "is not a valid secret; delete it to mint a new one"));
     }
     let mut bytes = [0u8; 32];
     OsRandom.fill(&mut bytes);
     let tmp = dir.join(format!("{name}.{}.tmp", std::process::id()));
-    std::fs::write(
-        &tmp,
-        base64::engine::general_purpose::STANDARD.encode(bytes),
-    )
-    .map_err(|e| data_dir_error(&tmp, e))?;
+    std::fs::write(&tmp, base64::engine::general_purpose::STANDARD.encode(bytes))
+        .map_err(|e| data_dir_error(&tmp, e))?;
     // Linking never replaces an existing file: of two racing processes, one secret wins.
     let _ = std::fs::hard_link(&tmp, &path);
     let _ = std::fs::remove_file(&tmp);
@@ -117,8 +113,7 @@ impl AppState {
             || config.code_secret.is_none()
             || config.signing_key.is_none();
         if needs_dir {
-            std::fs::create_dir_all(&config.data_dir)
-                .map_err(|e| data_dir_error(&config.data_dir, e))?;
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| data_dir_error(&config.data_dir, e))?;
         }
         let secret = match &config.code_secret {
             Some(s) => s.clone(),
@@ -129,18 +124,15 @@ impl AppState {
             None => local_secret(&config.data_dir, "local-signing-key")?
                 .get(..32)
                 .and_then(|s| s.try_into().ok())
-                .ok_or_else(|| {
-                    data_dir_error(&config.data_dir, "local-signing-key.b64 is too short")
-                })?,
+                .ok_or_else(|| data_dir_error(&config.data_dir, "local-signing-key.b64 is too short"))?,
         };
         let tokens =
-            crate::auth::TokenKeys::from_seeds(&signing_seed, config.signing_key_previous.as_ref())
-                .map_err(|m| {
-                    StartError::Config(ConfigError {
-                        var: "ROSTER_SIGNING_KEY",
-                        message: m,
-                    })
-                })?;
+            crate::auth::TokenKeys::from_seeds(&signing_seed, config.signing_key_previous.as_ref()).map_err(|m| {
+                StartError::Config(ConfigError {
+                    var: "ROSTER_SIGNING_KEY",
+                    message: m,
+                })
+            })?;
         let code_key = HmacKey::new(&secret).map_err(|m| {
             StartError::Config(ConfigError {
                 var: "ROSTER_CODE_SECRET",
@@ -148,11 +140,7 @@ impl AppState {
             })
         })?;
         let sdk = if needs_aws {
-            Some(
-                aws_config::defaults(aws_config::BehaviorVersion::latest())
-                    .load()
-                    .await,
-            )
+            Some(aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await)
         } else {
             None
         };
@@ -166,10 +154,7 @@ impl AppState {
         };
 
         let store: Arc<dyn Store> = match &config.store {
-            StoreSetting::Sqlite => Arc::new(SqliteStore::open(
-                &config.data_dir.join("roster.db"),
-                clock.clone(),
-            )?),
+            StoreSetting::Sqlite => Arc::new(SqliteStore::open(&config.data_dir.join("roster.db"), clock.clone())?),
             StoreSetting::DynamoDb { table } => Arc::new(DynamoStore::new(
                 aws_sdk_dynamodb::Client::new(sdk_ref()?),
                 table.clone(),
@@ -179,10 +164,9 @@ impl AppState {
         let outbox = Arc::new(LocalOutbox::new(&config.data_dir, clock.clone()));
         let sms: Arc<dyn MessageSender> = match &config.sms {
             SmsSetting::Outbox => outbox.clone(),
-            SmsSetting::Sns { sender_id } => Arc::new(SnsSender::new(
-                aws_sdk_sns::Client::new(sdk_ref()?),
-                sender_id.clone(),
-            )),
+            SmsSetting::Sns { sender_id } => {
+                Arc::new(SnsSender::new(aws_sdk_sns::Client::new(sdk_ref()?), sender_id.clone()))
+            }
         };
         let local_uploads = Arc::new(LocalUploads::new(
             &config.data_dir,
@@ -194,14 +178,9 @@ impl AppState {
             UploadSetting::Local => local_uploads.clone(),
             UploadSetting::S3 { bucket } => {
                 let s3 = aws_sdk_s3::config::Builder::from(sdk_ref()?)
-                    .force_path_style(
-                        std::env::var("ROSTER_S3_PATH_STYLE").is_ok_and(|v| v == "true"),
-                    )
+                    .force_path_style(std::env::var("ROSTER_S3_PATH_STYLE").is_ok_and(|v| v == "true"))
                     .build();
-                Arc::new(S3Uploads::new(
-                    aws_sdk_s3::Client::from_conf(s3),
-                    bucket.clone(),
-                ))
+                Arc::new(S3Uploads::new(aws_sdk_s3::Client::from_conf(s3), bucket.clone()))
             }
         };
         let local = (!config.production).then(|| LocalAdapters {
@@ -252,8 +231,5 @@ pub fn serve(routes: Routes, state: AppState) -> Router {
 
 /// Every endpoint group's routes, as the local server merges them.
 pub fn all_groups() -> Vec<(&'static str, Routes)> {
-    vec![
-        ("codes", crate::codes::routes()),
-        ("account", crate::account::routes()),
-    ]
+    vec![("codes", crate::codes::routes()), ("account", crate::account::routes())]
 }

@@ -151,12 +151,7 @@ impl Config {
             Some("sns") => SmsSetting::Sns {
                 sender_id: get("ROSTER_SMS_SENDER_ID"),
             },
-            Some(other) => {
-                return Err(err(
-                    "ROSTER_SMS",
-                    format!("must be outbox or sns, not {other:?}"),
-                ))
-            }
+            Some(other) => return Err(err("ROSTER_SMS", format!("must be outbox or sns, not {other:?}"))),
         };
         let uploads = match get("ROSTER_UPLOADS").as_deref() {
             None | Some("local") => UploadSetting::Local,
@@ -164,12 +159,7 @@ impl Config {
                 bucket: get("ROSTER_BUCKET")
                     .ok_or_else(|| err("ROSTER_BUCKET", "is required when ROSTER_UPLOADS=s3"))?,
             },
-            Some(other) => {
-                return Err(err(
-                    "ROSTER_UPLOADS",
-                    format!("must be local or s3, not {other:?}"),
-                ))
-            }
+            Some(other) => return Err(err("ROSTER_UPLOADS", format!("must be local or s3, not {other:?}"))),
         };
         let code_secret = match get("ROSTER_CODE_SECRET") {
             Some(v) => {
@@ -211,18 +201,14 @@ impl Config {
                 "must be empty when ROSTER_PRODUCTION is true",
             ));
         }
-        if production
-            && (store == StoreSetting::Sqlite
-                || sms == SmsSetting::Outbox
-                || uploads == UploadSetting::Local)
+        if production && (store == StoreSetting::Sqlite || sms == SmsSetting::Outbox || uploads == UploadSetting::Local)
         {
-            return Err(err("ROSTER_PRODUCTION", "is true, so ROSTER_STORE=dynamodb, ROSTER_SMS=sns and ROSTER_UPLOADS=s3 are required"));
+            return Err(err(
+                "ROSTER_PRODUCTION",
+                "is true, so ROSTER_STORE=dynamodb, ROSTER_SMS=sns and ROSTER_UPLOADS=s3 are required",
+            ));
         }
-        let sms_regions = parse_regions(
-            get("ROSTER_SMS_REGIONS")
-                .as_deref()
-                .unwrap_or(DEFAULT_SMS_REGIONS),
-        )?;
+        let sms_regions = parse_regions(get("ROSTER_SMS_REGIONS").as_deref().unwrap_or(DEFAULT_SMS_REGIONS))?;
         let d = Limits::default();
         let limits = Limits {
             code_ttl_secs: parse_num(&get, "ROSTER_CODE_TTL_SECS", d.code_ttl_secs)?,
@@ -243,11 +229,7 @@ impl Config {
             )?,
             sms_global_day: parse_num(&get, "ROSTER_SMS_GLOBAL_DAY", d.sms_global_day)?,
             captcha_ttl_secs: parse_num(&get, "ROSTER_CAPTCHA_TTL_SECS", d.captcha_ttl_secs)?,
-            access_token_ttl_secs: parse_num(
-                &get,
-                "ROSTER_ACCESS_TOKEN_TTL_SECS",
-                d.access_token_ttl_secs,
-            )?,
+            access_token_ttl_secs: parse_num(&get, "ROSTER_ACCESS_TOKEN_TTL_SECS", d.access_token_ttl_secs)?,
             im_token_ttl_secs: parse_num(&get, "ROSTER_IM_TOKEN_TTL_SECS", d.im_token_ttl_secs)?,
             session_ttl_secs: parse_num(&get, "ROSTER_SESSION_TTL_SECS", d.session_ttl_secs)?,
             login_failures_before_backoff: parse_num(
@@ -255,19 +237,13 @@ impl Config {
                 "ROSTER_LOGIN_FAILURES_BEFORE_BACKOFF",
                 d.login_failures_before_backoff,
             )?,
-            login_backoff_max_secs: parse_num(
-                &get,
-                "ROSTER_LOGIN_BACKOFF_MAX_SECS",
-                d.login_backoff_max_secs,
-            )?,
+            login_backoff_max_secs: parse_num(&get, "ROSTER_LOGIN_BACKOFF_MAX_SECS", d.login_backoff_max_secs)?,
         };
         Ok(Config {
             store,
             sms,
             uploads,
-            data_dir: PathBuf::from(
-                get("ROSTER_DATA_DIR").unwrap_or_else(|| ".roster-data".into()),
-            ),
+            data_dir: PathBuf::from(get("ROSTER_DATA_DIR").unwrap_or_else(|| ".roster-data".into())),
             code_secret,
             signing_key,
             signing_key_previous,
@@ -281,10 +257,7 @@ impl Config {
     }
 }
 
-fn parse_bool(
-    get: &impl Fn(&str) -> Option<String>,
-    var: &'static str,
-) -> Result<Option<bool>, ConfigError> {
+fn parse_bool(get: &impl Fn(&str) -> Option<String>, var: &'static str) -> Result<Option<bool>, ConfigError> {
     match get(var).as_deref() {
         None => Ok(None),
         Some("true" | "1") => Ok(Some(true)),
@@ -293,11 +266,7 @@ fn parse_bool(
     }
 }
 
-fn parse_num(
-    get: &impl Fn(&str) -> Option<String>,
-    var: &'static str,
-    default: i64,
-) -> Result<i64, ConfigError> {
+fn parse_num(get: &impl Fn(&str) -> Option<String>, var: &'static str, default: i64) -> Result<i64, ConfigError> {
     match get(var) {
         None => Ok(default),
         Some(v) => v
@@ -323,19 +292,13 @@ fn parse_test_numbers(raw: &str) -> Result<std::collections::HashMap<String, Str
     const VAR: &str = "ROSTER_TEST_NUMBERS";
     let mut map = std::collections::HashMap::new();
     for entry in raw.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-        let (phone, code) = entry.split_once('=').ok_or_else(|| {
-            err(
-                VAR,
-                format!("entry {entry:?} must be <E.164 phone>=<6 digits>"),
-            )
-        })?;
+        let (phone, code) = entry
+            .split_once('=')
+            .ok_or_else(|| err(VAR, format!("entry {entry:?} must be <E.164 phone>=<6 digits>")))?;
         let phone = crate::domain::PhoneNumber::parse_e164(VAR, phone)
             .map_err(|e| err(VAR, format!("entry {entry:?}: {}", e.message)))?;
         if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(err(
-                VAR,
-                format!("entry {entry:?}: the code must be 6 digits"),
-            ));
+            return Err(err(VAR, format!("entry {entry:?}: the code must be 6 digits")));
         }
         map.insert(phone.e164().to_string(), code.to_string());
     }
@@ -348,12 +311,8 @@ fn parse_regions(raw: &str) -> Result<RegionAllowList, ConfigError> {
     }
     let mut set = BTreeSet::new();
     for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let code = crate::domain::CallingCode::parse("ROSTER_SMS_REGIONS", part).map_err(|e| {
-            err(
-                "ROSTER_SMS_REGIONS",
-                format!("holds {part:?}: {}", e.message),
-            )
-        })?;
+        let code = crate::domain::CallingCode::parse("ROSTER_SMS_REGIONS", part)
+            .map_err(|e| err("ROSTER_SMS_REGIONS", format!("holds {part:?}: {}", e.message)))?;
         set.insert(code.value());
     }
     Ok(RegionAllowList::Only(set))
@@ -365,10 +324,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn cfg(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -387,14 +343,8 @@ mod tests {
 
     #[test]
     fn errors_name_the_variable() {
-        assert_eq!(
-            cfg(&[("ROSTER_STORE", "mysql")]).unwrap_err().var,
-            "ROSTER_STORE"
-        );
-        assert_eq!(
-            cfg(&[("ROSTER_STORE", "dynamodb")]).unwrap_err().var,
-            "ROSTER_TABLE"
-        );
+        assert_eq!(cfg(&[("ROSTER_STORE", "mysql")]).unwrap_err().var, "ROSTER_STORE");
+        assert_eq!(cfg(&[("ROSTER_STORE", "dynamodb")]).unwrap_err().var, "ROSTER_TABLE");
         assert_eq!(
             cfg(&[("ROSTER_SMS_PER_IP_HOUR", "-3")]).unwrap_err().var,
             "ROSTER_SMS_PER_IP_HOUR"
@@ -428,15 +378,10 @@ mod tests {
     #[test]
     fn test_numbers_are_parsed_and_refused_in_production() {
         let c = cfg(&[("ROSTER_TEST_NUMBERS", "+12015550100=123456")]).unwrap();
-        assert_eq!(
-            c.test_numbers.get("+12015550100").map(String::as_str),
-            Some("123456")
-        );
+        assert_eq!(c.test_numbers.get("+12015550100").map(String::as_str), Some("123456"));
         assert!(cfg(&[]).unwrap().test_numbers.is_empty(), "off by default");
         assert_eq!(
-            cfg(&[("ROSTER_TEST_NUMBERS", "+12015550100=12")])
-                .unwrap_err()
-                .var,
+            cfg(&[("ROSTER_TEST_NUMBERS", "+12015550100=12")]).unwrap_err().var,
             "ROSTER_TEST_NUMBERS"
         );
         let key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);

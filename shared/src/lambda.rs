@@ -7,8 +7,7 @@ use crate::http::observe;
 /// Builds the state once, then serves the group's routes for every invocation.
 pub async fn run(routes: fn() -> Routes) -> Result<(), lambda_http::Error> {
     observe::init_logging();
-    let config =
-        Config::from_env().inspect_err(|e| tracing::error!(error = %e, "refusing to start"))?;
+    let config = Config::from_env().inspect_err(|e| tracing::error!(error = %e, "refusing to start"))?;
     let state = AppState::from_config(config)
         .await
         .inspect_err(|e| tracing::error!(error = %e, "refusing to start"))?;

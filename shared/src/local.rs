@@ -91,15 +91,9 @@ async fn upload(
     Ok(StatusCode::OK.into_response())
 }
 
-async fn download(
-    State(state): State<AppState>,
-    Path(key): Path<String>,
-) -> Result<Response, AppError> {
+async fn download(State(state): State<AppState>, Path(key): Path<String>) -> Result<Response, AppError> {
     let uploads = &local(&state)?.uploads;
-    if key
-        .split('/')
-        .any(|p| p.is_empty() || p == "." || p == "..")
-    {
+    if key.split('/').any(|p| p.is_empty() || p == "." || p == "..") {
         return Err(AppError::NotFound("no such upload".into()));
     }
     let path = uploads.path_of(&key);
@@ -124,15 +118,13 @@ pub enum ServeError {
 
 /// Serves on 127.0.0.1 until Ctrl-C.
 pub async fn serve_local(state: AppState, port: u16) -> Result<(), ServeError> {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AddrInUse {
-                ServeError::PortInUse(port)
-            } else {
-                ServeError::Listen(port, e)
-            }
-        })?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            ServeError::PortInUse(port)
+        } else {
+            ServeError::Listen(port, e)
+        }
+    })?;
     let addr = listener.local_addr().map_err(ServeError::Serve)?;
     println!("Roster is listening on http://{addr}");
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();

@@ -12,9 +12,7 @@ use crate::on_every_store;
 use crate::support::{new_phone, phone_body, TestApp};
 
 async fn send(app: &TestApp, national: &str) -> i64 {
-    app.post("/user/send_code", phone_body(national))
-        .await
-        .code()
+    app.post("/user/send_code", phone_body(national)).await.code()
 }
 
 async fn verify(app: &TestApp, national: &str, code: &str) -> crate::support::TestResponse {
@@ -38,17 +36,13 @@ async fn the_region_list_is_complete_by_get_and_post(app: TestApp) {
             (china["region"].as_str(), china["locale"]["zh"].as_str()),
             (Some("86"), Some("中国"))
         );
-        assert!(list
-            .iter()
-            .any(|r| r["region"] == "1" && r["locale"]["en"] == "Canada"));
+        assert!(list.iter().any(|r| r["region"] == "1" && r["locale"]["en"] == "Canada"));
     }
 }
 
 async fn a_phone_is_available_until_someone_owns_it(app: TestApp) {
     let (national, _) = new_phone();
-    let res = app
-        .post("/user/check_phone_available", phone_body(&national))
-        .await;
+    let res = app.post("/user/check_phone_available", phone_body(&national)).await;
     assert_eq!(res.body, json!({"code": 200, "result": true}));
     let phone = PhoneNumber::parse("86", &national).unwrap();
     app.state
@@ -95,9 +89,7 @@ async fn a_form_body_with_string_fields_works_like_json(app: TestApp) {
     let (national, e164) = new_phone();
     let req = axum::http::Request::post("/user/send_code")
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(axum::body::Body::from(format!(
-            "region=86&phone={national}"
-        )))
+        .body(axum::body::Body::from(format!("region=86&phone={national}")))
         .unwrap();
     assert_eq!(app.send(req, crate::support::DEFAULT_IP).await.code(), 200);
     assert_eq!(app.sms_to(&e164).await.len(), 1);
@@ -118,16 +110,8 @@ async fn a_correct_code_yields_a_verification_token_bound_to_the_phone(app: Test
     let code = app.last_code(&e164).await;
     let res = verify(&app, &national, &code).await;
     assert_eq!(res.code(), 200, "{}", res.body);
-    let token = res.body["result"]["verification_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert!(
-        token.len() >= 40
-            && token
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    );
+    let token = res.body["result"]["verification_token"].as_str().unwrap().to_string();
+    assert!(token.len() >= 40 && token.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
     let proved = roster::codes::service::read_verification_token(&app.state, &token)
         .await
         .unwrap()
@@ -299,17 +283,13 @@ async fn a_network_needs_a_captcha_after_ten_codes_an_hour_and_stops_at_twenty(a
     for _ in 0..10 {
         let (national, _) = new_phone();
         assert_eq!(
-            app.post_from(ip, "/user/send_code", phone_body(&national))
-                .await
-                .code(),
+            app.post_from(ip, "/user/send_code", phone_body(&national)).await.code(),
             200
         );
     }
     let (national, e164) = new_phone();
     assert_eq!(
-        app.post_from(ip, "/user/send_code", phone_body(&national))
-            .await
-            .code(),
+        app.post_from(ip, "/user/send_code", phone_body(&national)).await.code(),
         5001
     );
     assert!(app.sms_to(&e164).await.is_empty());
@@ -382,19 +362,12 @@ async fn a_captcha_is_an_image_and_gets_exactly_one_guess(app: TestApp) {
     let mut body = phone_body(&national);
     body["verifyId"] = json!(id);
     body["verifyCode"] = json!(answer);
-    assert_eq!(
-        app.post("/user/send_code", body).await.code(),
-        5002,
-        "captchas expire"
-    );
+    assert_eq!(app.post("/user/send_code", body).await.code(), 5002, "captchas expire");
 }
 
 async fn a_region_outside_the_allow_list_gets_no_sms(app: TestApp) {
     let res = app
-        .post(
-            "/user/send_code",
-            json!({"region": 7, "phone": "9123456789"}),
-        )
+        .post("/user/send_code", json!({"region": 7, "phone": "9123456789"}))
         .await;
     assert_eq!(res.code(), 3000);
     assert!(app.sms_to("+79123456789").await.is_empty());
@@ -485,19 +458,15 @@ async fn a_verification_token_lasts_thirty_minutes(app: TestApp) {
         .unwrap()
         .to_string();
     app.clock.advance_secs(1799);
-    assert!(
-        roster::codes::service::read_verification_token(&app.state, &token)
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(roster::codes::service::read_verification_token(&app.state, &token)
+        .await
+        .unwrap()
+        .is_some());
     app.clock.advance_secs(1);
-    assert!(
-        roster::codes::service::read_verification_token(&app.state, &token)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(roster::codes::service::read_verification_token(&app.state, &token)
+        .await
+        .unwrap()
+        .is_none());
     let forged = roster::codes::service::read_verification_token(&app.state, "not-a-token")
         .await
         .unwrap();

@@ -13,9 +13,7 @@ async fn an_unknown_route_is_a_json_404(app: TestApp) {
 }
 
 async fn a_wrong_method_is_a_json_405(app: TestApp) {
-    let res = app
-        .request(Method::DELETE, "/user/send_code", None, DEFAULT_IP)
-        .await;
+    let res = app.request(Method::DELETE, "/user/send_code", None, DEFAULT_IP).await;
     assert_eq!(res.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(res.code(), 405);
 }
@@ -31,17 +29,10 @@ async fn malformed_json_is_a_400_naming_the_body(app: TestApp) {
 }
 
 async fn every_response_carries_a_request_id(app: TestApp) {
-    let res = app
-        .post("/user/check_phone_available", json!({"region": 86}))
-        .await;
+    let res = app.post("/user/check_phone_available", json!({"region": 86})).await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
     assert_eq!(res.body["field"], "phone");
-    let id = res
-        .headers
-        .get("x-request-id")
-        .expect("x-request-id")
-        .to_str()
-        .unwrap();
+    let id = res.headers.get("x-request-id").expect("x-request-id").to_str().unwrap();
     assert_eq!(id.len(), 24);
 }
 

@@ -49,12 +49,7 @@ fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
 async fn logs_hold_request_ids_but_no_codes_tokens_or_phone_numbers(app: TestApp) {
     let (captured, _guard) = capture();
     let (national, e164) = new_phone();
-    assert_eq!(
-        app.post("/user/send_code", phone_body(&national))
-            .await
-            .code(),
-        200
-    );
+    assert_eq!(app.post("/user/send_code", phone_body(&national)).await.code(), 200);
     let code = app.last_code(&e164).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     app.post(
@@ -68,31 +63,18 @@ async fn logs_hold_request_ids_but_no_codes_tokens_or_phone_numbers(app: TestApp
             json!({"region": 86, "phone": national, "code": code}),
         )
         .await;
-    let token = res.body["result"]["verification_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = res.body["result"]["verification_token"].as_str().unwrap().to_string();
 
     let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     let lines: Vec<serde_json::Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).expect("JSON log line"))
         .collect();
-    let served: Vec<_> = lines
-        .iter()
-        .filter(|l| l["fields"]["message"] == "served")
-        .collect();
+    let served: Vec<_> = lines.iter().filter(|l| l["fields"]["message"] == "served").collect();
     assert_eq!(served.len(), 3, "{text}");
     for l in &served {
-        assert_eq!(
-            l["span"]["request_id"].as_str().map(str::len),
-            Some(24),
-            "{l}"
-        );
-        assert!(
-            l["span"]["route"].as_str().unwrap().starts_with("/user/"),
-            "{l}"
-        );
+        assert_eq!(l["span"]["request_id"].as_str().map(str::len), Some(24), "{l}");
+        assert!(l["span"]["route"].as_str().unwrap().starts_with("/user/"), "{l}");
     }
     for secret in [national.as_str(), code.as_str(), wrong, token.as_str()] {
         assert!(!text.contains(secret), "log holds {secret}: {text}");
@@ -118,12 +100,7 @@ impl Store for BrokenStore {
     async fn put(&self, _: Item, _: Option<Condition>) -> Result<(), StoreError> {
         Err(broken())
     }
-    async fn update(
-        &self,
-        _: &Key,
-        _: Vec<Update>,
-        _: Option<Condition>,
-    ) -> Result<Item, StoreError> {
+    async fn update(&self, _: &Key, _: Vec<Update>, _: Option<Condition>) -> Result<Item, StoreError> {
         Err(broken())
     }
     async fn delete(&self, _: &Key, _: Option<Condition>) -> Result<Option<Item>, StoreError> {

@@ -79,15 +79,9 @@ pub fn s3_client() -> aws_sdk_s3::Client {
 }
 
 /// A fresh store of the given kind: a new SQLite file, or a new DynamoDB Local table.
-pub async fn fresh_store(
-    kind: StoreKind,
-    clock: Arc<dyn Clock>,
-    dir: &std::path::Path,
-) -> Arc<dyn Store> {
+pub async fn fresh_store(kind: StoreKind, clock: Arc<dyn Clock>, dir: &std::path::Path) -> Arc<dyn Store> {
     match kind {
-        StoreKind::Sqlite => {
-            Arc::new(SqliteStore::open(&dir.join("roster.db"), clock).expect("open sqlite"))
-        }
+        StoreKind::Sqlite => Arc::new(SqliteStore::open(&dir.join("roster.db"), clock).expect("open sqlite")),
         StoreKind::Dynamodb => {
             let client = dynamodb_client();
             let table = format!(
@@ -110,10 +104,7 @@ pub struct ScriptedRandom {
 
 impl ScriptedRandom {
     pub fn queue_zeros(&self, n: usize) {
-        self.queued
-            .lock()
-            .unwrap()
-            .extend(std::iter::repeat_n(0u8, n));
+        self.queued.lock().unwrap().extend(std::iter::repeat_n(0u8, n));
     }
 }
 
@@ -216,48 +207,57 @@ impl TestApp {
         }
     }
 
-    pub async fn request(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-        ip: [u8; 4],
-    ) -> TestResponse {
+    pub async fn request(&self, method: Method, path: &str, body: Option<Value>, ip: [u8; 4]) -> TestResponse {
         let mut builder = Request::builder().method(method).uri(path);
         if body.is_some() {
             builder = builder.header("content-type", "application/json");
         }
-        let body = body
-            .map(|b| Body::from(b.to_string()))
-            .unwrap_or_else(Body::empty);
+        let body = body.map(|b| Body::from(b.to_string())).unwrap_or_else(Body::empty);
         self.send(builder.body(body).unwrap(), ip).await
     }
 
     pub async fn send(&self, mut req: Request<Body>, ip: [u8; 4]) -> TestResponse {
         req.extensions_mut()
             .insert(ConnectInfo(SocketAddr::from((IpAddr::from(ip), 40000))));
-        let res = self
-            .router
-            .clone()
-            .oneshot(req)
-            .await
-            .expect("router is infallible");
+        let res = self.router.clone().oneshot(req).await.expect("router is infallible");
         let status = res.status();
         let headers = res.headers().clone();
         let bytes = res.into_body().collect().await.expect("body").to_bytes();
-        let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-            panic!("response is not JSON: {}", String::from_utf8_lossy(&bytes))
-        });
-        TestResponse {
-            status,
-            headers,
-            body,
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| panic!("response is not JSON: {}", String::from_utf8_lossy(&bytes)));
+        TestResponse { status, headers, body }
+    }
+
+    /// A request with extra headers (cookies, bearer tokens, form bodies).
+    pub async fn request_with(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        let mut builder = Request::builder().method(method).uri(path);
+        if body.is_some() {
+            builder = builder.header("content-type", "application/json");
         }
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        let body = body.map(|b| Body::from(b.to_string())).unwrap_or_else(Body::empty);
+        self.send(builder.body(body).unwrap(), DEFAULT_IP).await
+    }
+
+    pub async fn form(&self, path: &str, form: &[(&str, &str)]) -> TestResponse {
+        let body = serde_urlencoded::to_string(form).unwrap();
+        let req = Request::post(path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        self.send(req, DEFAULT_IP).await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> TestResponse {
-        self.request(Method::POST, path, Some(body), DEFAULT_IP)
-            .await
+        self.request(Method::POST, path, Some(body), DEFAULT_IP).await
     }
 
     pub async fn post_from(&self, ip: [u8; 4], path: &str, body: Value) -> TestResponse {
@@ -318,10 +318,8 @@ pub mod moto;
 
 /// One request through a router (for concurrent tasks): the JSON body of the answer.
 pub async fn call(router: Router, mut req: Request<Body>) -> Value {
-    req.extensions_mut().insert(ConnectInfo(SocketAddr::from((
-        IpAddr::from(DEFAULT_IP),
-        40000,
-    ))));
+    req.extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from((IpAddr::from(DEFAULT_IP), 40000))));
     let res = router.oneshot(req).await.expect("router is infallible");
     let bytes = res.into_body().collect().await.expect("body").to_bytes();
     serde_json::from_slice(&bytes).expect("JSON body")

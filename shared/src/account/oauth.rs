@@ -33,14 +33,9 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, input: Inp
     let form = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-        });
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
     if !form {
-        return Err(invalid_request(
-            "the body must be application/x-www-form-urlencoded",
-        ));
+        return Err(invalid_request("the body must be application/x-www-form-urlencoded"));
     }
     let pair: TokenPair = match required(&input, "grant_type")?.as_str() {
         "password" => {
@@ -50,9 +45,7 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, input: Inp
                 .map_err(|_| service::invalid_grant("wrong username or password"))?;
             service::oauth_password(&state, &phone, &password, &Device::default()).await?
         }
-        "refresh_token" => {
-            service::oauth_refresh(&state, &required(&input, "refresh_token")?).await?
-        }
+        "refresh_token" => service::oauth_refresh(&state, &required(&input, "refresh_token")?).await?,
         other => {
             return Err(AppError::OAuth {
                 status: 400,
@@ -73,7 +66,6 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, input: Inp
     );
     res.headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res.headers_mut()
-        .insert(PRAGMA, HeaderValue::from_static("no-cache"));
+    res.headers_mut().insert(PRAGMA, HeaderValue::from_static("no-cache"));
     Ok(res)
 }

@@ -82,22 +82,15 @@ async fn login_sms(State(state): State<AppState>, input: Input) -> ApiResult {
     let device = device(&input)?;
     let login = service::login_sms(&state, &phone, &code, &device).await?;
     let token = service::im_token(&state, &login.user, None, vec![])?;
-    let res =
-        ok_with(json!({ "id": login.user, "token": token, "isFirstLogin": login.first_login }))?;
+    let res = ok_with(json!({ "id": login.user, "token": token, "isFirstLogin": login.first_login }))?;
     Ok(with_cookie(
         res,
-        &set_cookie(
-            &login.session.bearer_secret,
-            state.config.limits.session_ttl_secs,
-        ),
+        &set_cookie(&login.session.bearer_secret, state.config.limits.session_ttl_secs),
     ))
 }
 
 async fn logout(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
-    let scope = service::Scope::parse(
-        input.opt_string("scope")?.as_deref(),
-        input.opt_string("sessionId")?,
-    )?;
+    let scope = service::Scope::parse(input.opt_string("scope")?.as_deref(), input.opt_string("sessionId")?)?;
     service::revoke(&state, &cred, &scope).await?;
     let res = ok()?;
     Ok(if scope.ends_current(&cred) {
@@ -107,21 +100,10 @@ async fn logout(State(state): State<AppState>, cred: Credential, input: Input) -
     })
 }
 
-async fn revoke_sessions(
-    State(state): State<AppState>,
-    cred: Credential,
-    input: Input,
-) -> ApiResult {
-    let scope = service::Scope::parse(
-        input.opt_string("scope")?.as_deref(),
-        input.opt_string("sessionId")?,
-    )?;
+async fn revoke_sessions(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
+    let scope = service::Scope::parse(input.opt_string("scope")?.as_deref(), input.opt_string("sessionId")?)?;
     if matches!(scope, service::Scope::Current) && input.opt_string("scope")?.is_none() {
-        return Err(ValidationError::new(
-            "sessionId",
-            "name a session, or a scope of current, others or all",
-        )
-        .into());
+        return Err(ValidationError::new("sessionId", "name a session, or a scope of current, others or all").into());
     }
     service::revoke(&state, &cred, &scope).await?;
     let res = ok()?;
@@ -153,11 +135,7 @@ async fn reset_password(State(state): State<AppState>, input: Input) -> ApiResul
     ok()
 }
 
-async fn change_password(
-    State(state): State<AppState>,
-    cred: Credential,
-    input: Input,
-) -> ApiResult {
+async fn change_password(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
     let old = Password::parse("oldPassword", &input.string("oldPassword")?)?;
     let new = Password::parse("newPassword", &input.string("newPassword")?)?;
     service::change_password(&state, &cred, &old, &new).await?;
@@ -179,12 +157,7 @@ fn members(input: &Input) -> Result<Vec<String>, ValidationError> {
             .filter(|s| !s.is_empty())
             .map(str::to_string)
             .collect(),
-        Some(_) => {
-            return Err(ValidationError::new(
-                "members",
-                "must be a list of user ids",
-            ))
-        }
+        Some(_) => return Err(ValidationError::new("members", "must be a list of user ids")),
     };
     if list.len() > 500 {
         return Err(ValidationError::new("members", "must hold at most 500 ids"));
@@ -206,11 +179,7 @@ async fn get_token(State(state): State<AppState>, cred: Credential, input: Input
     ok_with(json!({ "userId": cred.user, "token": token }))
 }
 
-async fn delete_account(
-    State(state): State<AppState>,
-    cred: Credential,
-    input: Input,
-) -> ApiResult {
+async fn delete_account(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
     let code = PresentedCode::parse(&input.string("code")?)?;
     service::delete_account(&state, &cred, &code).await?;
     Ok(with_cookie(ok()?, &clear_cookie()))

@@ -3,8 +3,7 @@
 
 use crate::app::AppState;
 use crate::auth::sessions::{
-    all_sessions, new_session, split_bearer_secret, NewSession, SessionKind,
-    REMEMBERED_REFRESH_TOKENS,
+    all_sessions, new_session, split_bearer_secret, NewSession, SessionKind, REMEMBERED_REFRESH_TOKENS,
 };
 use crate::auth::tokens::{AccessClaims, ImClaims, ACCESS_AUDIENCE, IM_AUDIENCE, ISSUER};
 use crate::auth::{passwords, Credential};
@@ -43,16 +42,11 @@ fn owned_by(user: &UserId) -> Condition {
 }
 
 fn user_of(owner: &Item) -> Result<UserId, AppError> {
-    UserId::parse("userId", owner.s("userId").unwrap_or_default())
-        .map_err(|e| AppError::Internal(e.to_string()))
+    UserId::parse("userId", owner.s("userId").unwrap_or_default()).map_err(|e| AppError::Internal(e.to_string()))
 }
 
 /// Runs deletions in transactions of at most 100, the first carrying `head`.
-async fn transact_chunked(
-    state: &AppState,
-    head: Vec<TxOp>,
-    tail: Vec<TxOp>,
-) -> Result<(), StoreError> {
+async fn transact_chunked(state: &AppState, head: Vec<TxOp>, tail: Vec<TxOp>) -> Result<(), StoreError> {
     let room = 100usize.saturating_sub(head.len());
     let split = tail.len().min(room);
     let mut first = head;
@@ -74,13 +68,8 @@ pub async fn register(
     password: &Password,
     token: &str,
 ) -> Result<UserId, AppError> {
-    let verified = read_verification_token(state, token)
-        .await?
-        .ok_or_else(token_gone)?;
-    if !matches!(
-        verified.purpose,
-        CodePurpose::Verify | CodePurpose::Register
-    ) {
+    let verified = read_verification_token(state, token).await?.ok_or_else(token_gone)?;
+    if !matches!(verified.purpose, CodePurpose::Verify | CodePurpose::Register) {
         return Err(token_gone());
     }
     let hash = passwords::hash(password, state.random.as_ref()).await?;
@@ -338,9 +327,7 @@ pub async fn oauth_password(
     password: &Password,
     device: &Device,
 ) -> Result<TokenPair, AppError> {
-    let (user, session) = match login_password(state, phone, password, device, SessionKind::OAuth)
-        .await
-    {
+    let (user, session) = match login_password(state, phone, password, device, SessionKind::OAuth).await {
         Ok(ok) => ok,
         Err(AppError::WrongPassword) => return Err(invalid_grant("wrong username or password")),
         Err(AppError::LoginBackoff(secs)) => {
@@ -361,8 +348,7 @@ pub async fn oauth_password(
 /// Rotates a refresh token. Presenting one that was already rotated out (or racing
 /// another use of the same one) revokes its whole family.
 pub async fn oauth_refresh(state: &AppState, presented: &str) -> Result<TokenPair, AppError> {
-    let (user, sid, secret) =
-        split_bearer_secret(presented).ok_or_else(|| invalid_grant("malformed refresh token"))?;
+    let (user, sid, secret) = split_bearer_secret(presented).ok_or_else(|| invalid_grant("malformed refresh token"))?;
     let key = keys::session(&user, &sid);
     let item = state
         .store
@@ -437,10 +423,7 @@ pub enum Scope {
 }
 
 impl Scope {
-    pub fn parse(
-        scope: Option<&str>,
-        session_id: Option<String>,
-    ) -> Result<Self, crate::domain::ValidationError> {
+    pub fn parse(scope: Option<&str>, session_id: Option<String>) -> Result<Self, crate::domain::ValidationError> {
         if let Some(id) = session_id.filter(|s| !s.is_empty()) {
             return Ok(Scope::One(id));
         }
@@ -481,9 +464,7 @@ pub async fn revoke(state: &AppState, cred: &Credential, scope: &Scope) -> Resul
             match state.store.transact_write(ops).await {
                 Ok(()) => Ok(()),
                 Err(StoreError::TxConditionFailed { index: 0 }) => Err(AppError::Unauthorized),
-                Err(StoreError::TxConditionFailed { .. }) => {
-                    Err(AppError::NotFound("no such session".into()))
-                }
+                Err(StoreError::TxConditionFailed { .. }) => Err(AppError::NotFound("no such session".into())),
                 Err(e) => Err(e.into()),
             }
         }
@@ -508,22 +489,16 @@ pub async fn revoke(state: &AppState, cred: &Credential, scope: &Scope) -> Resul
                     condition: None,
                 })
                 .collect();
-            transact_chunked(state, head, tail)
-                .await
-                .map_err(|e| match e {
-                    StoreError::TxConditionFailed { index: 0 } => AppError::Unauthorized,
-                    e => e.into(),
-                })
+            transact_chunked(state, head, tail).await.map_err(|e| match e {
+                StoreError::TxConditionFailed { index: 0 } => AppError::Unauthorized,
+                e => e.into(),
+            })
         }
     }
 }
 
 async fn revoke_current(state: &AppState, cred: &Credential) -> Result<(), AppError> {
-    match state
-        .store
-        .delete(&cred.session_key(), Some(cred.condition()))
-        .await
-    {
+    match state.store.delete(&cred.session_key(), Some(cred.condition())).await {
         Ok(_) => Ok(()),
         Err(StoreError::ConditionFailed) => Err(AppError::Unauthorized),
         Err(e) => Err(e.into()),
@@ -534,11 +509,7 @@ async fn revoke_current(state: &AppState, cred: &Credential) -> Result<(), AppEr
 
 async fn profile_phone(state: &AppState, cred: &Credential) -> Result<PhoneNumber, AppError> {
     let items = cred.read_with(state, &[keys::profile(&cred.user)]).await?;
-    let profile = items
-        .into_iter()
-        .next()
-        .flatten()
-        .ok_or(AppError::Unauthorized)?;
+    let profile = items.into_iter().next().flatten().ok_or(AppError::Unauthorized)?;
     Ok(PhoneNumber::parse_e164(
         "phone",
         profile.s("phone").unwrap_or_default(),
@@ -554,11 +525,7 @@ pub async fn change_password(
 ) -> Result<(), AppError> {
     let phone = profile_phone(state, cred).await?;
     let owner_key = keys::phone_owner(&phone);
-    let owner = state
-        .store
-        .get(&owner_key)
-        .await?
-        .ok_or(AppError::Unauthorized)?;
+    let owner = state.store.get(&owner_key).await?.ok_or(AppError::Unauthorized)?;
     let old_hash = owner.s("passwordHash").map(str::to_string);
     if !passwords::verify(old, old_hash.as_deref()).await? {
         return Err(AppError::WrongPassword);
@@ -586,24 +553,16 @@ pub async fn change_password(
             ])),
         },
     ];
-    transact_chunked(state, head, others)
-        .await
-        .map_err(|e| match e {
-            StoreError::TxConditionFailed { index: 0 } => AppError::Unauthorized,
-            StoreError::TxConditionFailed { .. } => AppError::WrongPassword,
-            e => e.into(),
-        })
+    transact_chunked(state, head, others).await.map_err(|e| match e {
+        StoreError::TxConditionFailed { index: 0 } => AppError::Unauthorized,
+        StoreError::TxConditionFailed { .. } => AppError::WrongPassword,
+        e => e.into(),
+    })
 }
 
 /// Sets a new password with a verification token and ends every session of the account.
-pub async fn reset_password(
-    state: &AppState,
-    password: &Password,
-    token: &str,
-) -> Result<(), AppError> {
-    let verified = read_verification_token(state, token)
-        .await?
-        .ok_or_else(token_gone)?;
+pub async fn reset_password(state: &AppState, password: &Password, token: &str) -> Result<(), AppError> {
+    let verified = read_verification_token(state, token).await?.ok_or_else(token_gone)?;
     if !matches!(verified.purpose, CodePurpose::Verify | CodePurpose::Reset) {
         return Err(token_gone());
     }
@@ -638,26 +597,18 @@ pub async fn reset_password(
             condition: None,
         },
     ];
-    transact_chunked(state, head, sessions)
-        .await
-        .map_err(|e| match e {
-            StoreError::TxConditionFailed { index: 0 } | StoreError::Conflict => token_gone(),
-            StoreError::TxConditionFailed { .. } => {
-                AppError::NotFound("no account has this phone number".into())
-            }
-            e => e.into(),
-        })
+    transact_chunked(state, head, sessions).await.map_err(|e| match e {
+        StoreError::TxConditionFailed { index: 0 } | StoreError::Conflict => token_gone(),
+        StoreError::TxConditionFailed { .. } => AppError::NotFound("no account has this phone number".into()),
+        e => e.into(),
+    })
 }
 
 // ----- account deletion ---------------------------------------------------------------
 
 /// Deletes the account with a fresh `delete` code: profile, phone marker (the number is
 /// free again) and every session go in one transaction.
-pub async fn delete_account(
-    state: &AppState,
-    cred: &Credential,
-    code: &PresentedCode,
-) -> Result<(), AppError> {
+pub async fn delete_account(state: &AppState, cred: &Credential, code: &PresentedCode) -> Result<(), AppError> {
     let phone = profile_phone(state, cred).await?;
     let matched = check_code(state, &phone, CodePurpose::Delete, code).await?;
     let current = cred.session_key();
@@ -689,13 +640,11 @@ pub async fn delete_account(
             condition: None,
         },
     ];
-    transact_chunked(state, head, others)
-        .await
-        .map_err(|e| match e {
-            StoreError::TxConditionFailed { index: 0 } => AppError::CodeExpired,
-            StoreError::TxConditionFailed { .. } => AppError::Unauthorized,
-            e => e.into(),
-        })?;
+    transact_chunked(state, head, others).await.map_err(|e| match e {
+        StoreError::TxConditionFailed { index: 0 } => AppError::CodeExpired,
+        StoreError::TxConditionFailed { .. } => AppError::Unauthorized,
+        e => e.into(),
+    })?;
     tracing::info!(user = %cred.user, "account deleted");
     Ok(())
 }

@@ -8,15 +8,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex,
-    KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put, ReturnValue,
-    ScalarAttributeType, TransactWriteItem,
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, KeysAndAttributes, Projection, ProjectionType, Put, ReturnValue, ScalarAttributeType, TransactWriteItem,
 };
 use aws_sdk_dynamodb::Client;
 
 use crate::ports::store::{
-    validate_item, validate_tx, Attr, Condition, CursorKey, IndexName, Item, Key, Page, Query,
-    SortKey, Store, StoreError, TxOp, Update, RESERVED_ATTRS,
+    validate_item, validate_tx, Attr, Condition, CursorKey, IndexName, Item, Key, Page, Query, SortKey, Store,
+    StoreError, TxOp, Update, RESERVED_ATTRS,
 };
 use crate::ports::Clock;
 
@@ -59,10 +58,7 @@ fn to_av(a: &Attr) -> AttributeValue {
 }
 
 fn key_map(key: &Key) -> AttrMap {
-    HashMap::from([
-        ("pk".to_string(), s(&key.pk)),
-        ("sk".to_string(), s(&key.sk)),
-    ])
+    HashMap::from([("pk".to_string(), s(&key.pk)), ("sk".to_string(), s(&key.sk))])
 }
 
 fn item_map(item: &Item) -> AttrMap {
@@ -91,9 +87,7 @@ fn get_n(m: &AttrMap, name: &str) -> Result<Option<i64>, StoreError> {
             .parse()
             .map(Some)
             .map_err(|_| StoreError::Backend(format!("attribute {name} is not an i64: {v}"))),
-        Some(_) => Err(StoreError::Backend(format!(
-            "attribute {name} is not a number"
-        ))),
+        Some(_) => Err(StoreError::Backend(format!("attribute {name} is not a number"))),
     }
 }
 
@@ -102,9 +96,7 @@ fn from_map(m: &AttrMap) -> Result<Item, StoreError> {
         pk: get_s(m, "pk").ok_or_else(|| StoreError::Backend("item without pk".into()))?,
         sk: get_s(m, "sk").ok_or_else(|| StoreError::Backend("item without sk".into()))?,
     };
-    let index_key = get_s(m, "ipk")
-        .zip(get_s(m, "isk"))
-        .map(|(pk, sk)| Key { pk, sk });
+    let index_key = get_s(m, "ipk").zip(get_s(m, "isk")).map(|(pk, sk)| Key { pk, sk });
     let expires_at = get_n(m, "ttl")?;
     let mut item = Item {
         key,
@@ -120,11 +112,7 @@ fn from_map(m: &AttrMap) -> Result<Item, StoreError> {
             AttributeValue::S(x) => Attr::S(x.clone()),
             AttributeValue::N(_) => Attr::N(get_n(m, k)?.unwrap_or_default()),
             AttributeValue::Bool(b) => Attr::Bool(*b),
-            _ => {
-                return Err(StoreError::Backend(format!(
-                    "attribute {k} has an unsupported type"
-                )))
-            }
+            _ => return Err(StoreError::Backend(format!("attribute {k} has an unsupported type"))),
         };
         item.attrs.insert(k.clone(), attr);
     }
@@ -140,10 +128,7 @@ struct Expr {
 
 impl Expr {
     fn name(&mut self, name: &str) -> String {
-        let placeholder = format!(
-            "#{}",
-            name.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
-        );
+        let placeholder = format!("#{}", name.replace(|c: char| !c.is_ascii_alphanumeric(), "_"));
         self.names.insert(placeholder.clone(), name.to_string());
         placeholder
     }
@@ -156,9 +141,7 @@ impl Expr {
         match c {
             Condition::Exists => {
                 let (pk, ttl, now) = (self.name("pk"), self.name("ttl"), self.value(n(now)));
-                format!(
-                    "(attribute_exists({pk}) AND (attribute_not_exists({ttl}) OR {ttl} > {now}))"
-                )
+                format!("(attribute_exists({pk}) AND (attribute_not_exists({ttl}) OR {ttl} > {now}))")
             }
             Condition::NotExists => {
                 let (pk, ttl, now) = (self.name("pk"), self.name("ttl"), self.value(n(now)));
@@ -192,12 +175,8 @@ impl Expr {
         let (mut set, mut add, mut rem) = (vec![], vec![], vec![]);
         for u in updates {
             match u {
-                Update::Set(a, v) => {
-                    set.push(format!("{} = {}", self.name(a), self.value(to_av(v))))
-                }
-                Update::SetExpiry(t) => {
-                    set.push(format!("{} = {}", self.name("ttl"), self.value(n(*t))))
-                }
+                Update::Set(a, v) => set.push(format!("{} = {}", self.name(a), self.value(to_av(v)))),
+                Update::SetExpiry(t) => set.push(format!("{} = {}", self.name("ttl"), self.value(n(*t)))),
                 Update::Add(a, by) => add.push(format!("{} {}", self.name(a), self.value(n(*by)))),
                 Update::Remove(a) => rem.push(self.name(a)),
             }
@@ -220,16 +199,12 @@ impl Expr {
 
 fn check_updates(updates: &[Update]) -> Result<(), StoreError> {
     if updates.is_empty() {
-        return Err(StoreError::Invalid(
-            "an update needs at least one change".into(),
-        ));
+        return Err(StoreError::Invalid("an update needs at least one change".into()));
     }
     for u in updates {
         if let Update::Set(a, _) | Update::Add(a, _) | Update::Remove(a) = u {
             if RESERVED_ATTRS.contains(&a.as_str()) {
-                return Err(StoreError::Invalid(format!(
-                    "attribute name `{a}` is reserved"
-                )));
+                return Err(StoreError::Invalid(format!("attribute name `{a}` is reserved")));
             }
         }
     }
@@ -265,11 +240,7 @@ impl DynamoStore {
             .index_name(INVERTED_INDEX)
             .key_schema(key("ipk", KeyType::Hash)?)
             .key_schema(key("isk", KeyType::Range)?)
-            .projection(
-                Projection::builder()
-                    .projection_type(ProjectionType::All)
-                    .build(),
-            )
+            .projection(Projection::builder().projection_type(ProjectionType::All).build())
             .build()
             .map_err(backend)?;
         client
@@ -374,11 +345,7 @@ impl Store for DynamoStore {
             .await
             .map_err(backend)?;
         let now = self.now();
-        Ok(out
-            .item()
-            .map(from_map)
-            .transpose()?
-            .filter(|i| i.is_live(now)))
+        Ok(out.item().map(from_map).transpose()?.filter(|i| i.is_live(now)))
     }
 
     async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {
@@ -408,12 +375,7 @@ impl Store for DynamoStore {
         }
     }
 
-    async fn update(
-        &self,
-        key: &Key,
-        updates: Vec<Update>,
-        condition: Option<Condition>,
-    ) -> Result<Item, StoreError> {
+    async fn update(&self, key: &Key, updates: Vec<Update>, condition: Option<Condition>) -> Result<Item, StoreError> {
         check_updates(&updates)?;
         let mut e = Expr::default();
         let update = e.update(&updates);
@@ -446,11 +408,7 @@ impl Store for DynamoStore {
         }
     }
 
-    async fn delete(
-        &self,
-        key: &Key,
-        condition: Option<Condition>,
-    ) -> Result<Option<Item>, StoreError> {
+    async fn delete(&self, key: &Key, condition: Option<Condition>) -> Result<Option<Item>, StoreError> {
         let mut e = Expr::default();
         let cond = condition.as_ref().map(|c| e.condition(c, self.now()));
         let res = self
@@ -517,11 +475,7 @@ impl Store for DynamoStore {
             .send()
             .await
             .map_err(backend)?;
-        let items = out
-            .items()
-            .iter()
-            .map(from_map)
-            .collect::<Result<Vec<_>, _>>()?;
+        let items = out.items().iter().map(from_map).collect::<Result<Vec<_>, _>>()?;
         let cursor = out.last_evaluated_key().map(|m| {
             CursorKey {
                 pk: get_s(m, "pk").unwrap_or_default(),
@@ -572,9 +526,7 @@ impl Store for DynamoStore {
                         return Err(StoreError::TxConditionFailed { index });
                     }
                     if !codes.iter().any(|c| c == "TransactionConflict") {
-                        return Err(StoreError::Backend(format!(
-                            "transaction cancelled: {codes:?}"
-                        )));
+                        return Err(StoreError::Backend(format!("transaction cancelled: {codes:?}")));
                     }
                 }
                 None if conflict_in_flight => {}
@@ -591,9 +543,7 @@ impl Store for DynamoStore {
 
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
         if keys.len() > 100 {
-            return Err(StoreError::Invalid(
-                "a batch get holds at most 100 keys".into(),
-            ));
+            return Err(StoreError::Invalid("a batch get holds at most 100 keys".into()));
         }
         let mut found: HashMap<Key, Item> = HashMap::new();
         let mut pending: Vec<AttrMap> = keys.iter().map(key_map).collect();
@@ -612,12 +562,7 @@ impl Store for DynamoStore {
                 .send()
                 .await
                 .map_err(backend)?;
-            for m in out
-                .responses()
-                .and_then(|r| r.get(&self.table))
-                .into_iter()
-                .flatten()
-            {
+            for m in out.responses().and_then(|r| r.get(&self.table)).into_iter().flatten() {
                 let item = from_map(m)?;
                 found.insert(item.key.clone(), item);
             }
@@ -629,9 +574,7 @@ impl Store for DynamoStore {
             rounds += 1;
             if !pending.is_empty() {
                 if rounds > 8 {
-                    return Err(StoreError::Backend(
-                        "batch get left keys unprocessed".into(),
-                    ));
+                    return Err(StoreError::Backend("batch get left keys unprocessed".into()));
                 }
                 tokio::time::sleep(Duration::from_millis(20 << rounds.min(5))).await;
             }

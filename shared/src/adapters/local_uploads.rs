@@ -29,12 +29,7 @@ pub enum LocalUploadError {
 }
 
 impl LocalUploads {
-    pub fn new(
-        data_dir: &Path,
-        base_url: impl Into<String>,
-        key: HmacKey,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
+    pub fn new(data_dir: &Path, base_url: impl Into<String>, key: HmacKey, clock: Arc<dyn Clock>) -> Self {
         LocalUploads {
             dir: data_dir.join("uploads"),
             base_url: base_url.into(),
@@ -60,19 +55,14 @@ impl LocalUploads {
         expires: i64,
         signature_hex: &str,
     ) -> Result<PathBuf, LocalUploadError> {
-        if key.is_empty()
-            || key
-                .split('/')
-                .any(|p| p.is_empty() || p == "." || p == "..")
-            || key.contains('\\')
-        {
+        if key.is_empty() || key.split('/').any(|p| p.is_empty() || p == "." || p == "..") || key.contains('\\') {
             return Err(LocalUploadError::BadKey);
         }
         let given = hex::decode(signature_hex).map_err(|_| LocalUploadError::BadSignature)?;
-        if !self.key.verify(
-            &Self::parts(key, content_type, &expires.to_string()),
-            &given,
-        ) {
+        if !self
+            .key
+            .verify(&Self::parts(key, content_type, &expires.to_string()), &given)
+        {
             return Err(LocalUploadError::BadSignature);
         }
         if self.clock.now_secs() >= expires {
@@ -89,9 +79,7 @@ impl LocalUploads {
 fn encode_component(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -99,16 +87,9 @@ fn encode_component(s: &str) -> String {
 
 #[async_trait]
 impl UploadSigner for LocalUploads {
-    async fn presign_put(
-        &self,
-        key: &str,
-        content_type: &str,
-        ttl_secs: u64,
-    ) -> Result<PresignedUpload, UploadError> {
+    async fn presign_put(&self, key: &str, content_type: &str, ttl_secs: u64) -> Result<PresignedUpload, UploadError> {
         let expires = self.clock.now_secs() + ttl_secs as i64;
-        let sig = self
-            .key
-            .sign_hex(&Self::parts(key, content_type, &expires.to_string()));
+        let sig = self.key.sign_hex(&Self::parts(key, content_type, &expires.to_string()));
         let path: Vec<String> = key.split('/').map(encode_component).collect();
         Ok(PresignedUpload {
             method: "PUT".into(),

@@ -24,12 +24,7 @@ impl S3Uploads {
 
 #[async_trait]
 impl UploadSigner for S3Uploads {
-    async fn presign_put(
-        &self,
-        key: &str,
-        content_type: &str,
-        ttl_secs: u64,
-    ) -> Result<PresignedUpload, UploadError> {
+    async fn presign_put(&self, key: &str, content_type: &str, ttl_secs: u64) -> Result<PresignedUpload, UploadError> {
         let cfg = PresigningConfig::expires_in(Duration::from_secs(ttl_secs))
             .map_err(|e| UploadError::Signing(e.to_string()))?;
         let req = self
@@ -49,10 +44,7 @@ impl UploadSigner for S3Uploads {
         Ok(PresignedUpload {
             method: req.method().to_string(),
             url: req.uri().to_string(),
-            headers: req
-                .headers()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            headers: req.headers().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             key: key.to_string(),
             expires_at,
         })

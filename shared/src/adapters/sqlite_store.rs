@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::ports::store::{
-    validate_item, validate_tx, Attr, Condition, CursorKey, IndexName, Item, Key, Page, Query,
-    SortKey, Store, StoreError, TxOp, Update,
+    validate_item, validate_tx, Attr, Condition, CursorKey, IndexName, Item, Key, Page, Query, SortKey, Store,
+    StoreError, TxOp, Update,
 };
 use crate::ports::Clock;
 
@@ -35,8 +35,7 @@ impl SqliteStore {
     }
 
     fn init(conn: Connection, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(backend)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(backend)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
@@ -123,11 +122,8 @@ fn write(conn: &Connection, item: &Item) -> Result<(), StoreError> {
 }
 
 fn remove(conn: &Connection, key: &Key) -> Result<(), StoreError> {
-    conn.execute(
-        "DELETE FROM items WHERE pk = ?1 AND sk = ?2",
-        params![key.pk, key.sk],
-    )
-    .map_err(backend)?;
+    conn.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![key.pk, key.sk])
+        .map_err(backend)?;
     Ok(())
 }
 
@@ -147,9 +143,7 @@ fn validate_updates(updates: &[Update]) -> Result<(), StoreError> {
     for u in updates {
         if let Update::Set(n, _) | Update::Add(n, _) | Update::Remove(n) = u {
             if crate::ports::store::RESERVED_ATTRS.contains(&n.as_str()) {
-                return Err(StoreError::Invalid(format!(
-                    "attribute name `{n}` is reserved"
-                )));
+                return Err(StoreError::Invalid(format!("attribute name `{n}` is reserved")));
             }
         }
     }
@@ -179,12 +173,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn update(
-        &self,
-        key: &Key,
-        updates: Vec<Update>,
-        condition: Option<Condition>,
-    ) -> Result<Item, StoreError> {
+    async fn update(&self, key: &Key, updates: Vec<Update>, condition: Option<Condition>) -> Result<Item, StoreError> {
         validate_updates(&updates)?;
         let key = key.clone();
         self.run(move |conn, now| {
@@ -203,11 +192,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn delete(
-        &self,
-        key: &Key,
-        condition: Option<Condition>,
-    ) -> Result<Option<Item>, StoreError> {
+    async fn delete(&self, key: &Key, condition: Option<Condition>) -> Result<Option<Item>, StoreError> {
         let key = key.clone();
         self.run(move |conn, now| {
             let tx = conn
@@ -232,21 +217,12 @@ impl Store for SqliteStore {
                 IndexName::Inverted => ("ipk", "isk"),
             };
             // Index entries may share a sort key, so the table key breaks ties.
-            let (cmp, order) = if q.ascending {
-                (">", "ASC")
-            } else {
-                ("<", "DESC")
-            };
-            let mut sql = format!(
-                "SELECT {COLUMNS} FROM items WHERE {pcol} = ?1 AND (ttl IS NULL OR ttl > ?2)"
-            );
+            let (cmp, order) = if q.ascending { (">", "ASC") } else { ("<", "DESC") };
+            let mut sql = format!("SELECT {COLUMNS} FROM items WHERE {pcol} = ?1 AND (ttl IS NULL OR ttl > ?2)");
             let mut args: Vec<rusqlite::types::Value> = vec![q.pk.clone().into(), now.into()];
             if let SortKey::BeginsWith(prefix) = &q.sk {
                 args.push(prefix.clone().into());
-                sql += &format!(
-                    " AND substr({scol}, 1, length(?{n})) = ?{n}",
-                    n = args.len()
-                );
+                sql += &format!(" AND substr({scol}, 1, length(?{n})) = ?{n}", n = args.len());
             }
             if let Some(c) = &after {
                 let sort = match q.index {
@@ -257,18 +233,10 @@ impl Store for SqliteStore {
                 args.push(c.pk.clone().into());
                 args.push(c.sk.clone().into());
                 let n = args.len();
-                sql += &format!(
-                    " AND ({scol}, pk, sk) {cmp} (?{}, ?{}, ?{})",
-                    n - 2,
-                    n - 1,
-                    n
-                );
+                sql += &format!(" AND ({scol}, pk, sk) {cmp} (?{}, ?{}, ?{})", n - 2, n - 1, n);
             }
             args.push((q.limit.max(1) as i64 + 1).into());
-            sql += &format!(
-                " ORDER BY {scol} {order}, pk {order}, sk {order} LIMIT ?{}",
-                args.len()
-            );
+            sql += &format!(" ORDER BY {scol} {order}, pk {order}, sk {order} LIMIT ?{}", args.len());
             let mut stmt = conn.prepare(&sql).map_err(backend)?;
             let rows = stmt
                 .query_map(rusqlite::params_from_iter(args), row_to_item)
@@ -311,9 +279,9 @@ impl Store for SqliteStore {
             for (index, op) in ops.iter().enumerate() {
                 let current = read(&tx, op.key())?;
                 let cond = match op {
-                    TxOp::Put { condition, .. }
-                    | TxOp::Update { condition, .. }
-                    | TxOp::Delete { condition, .. } => condition.clone(),
+                    TxOp::Put { condition, .. } | TxOp::Update { condition, .. } | TxOp::Delete { condition, .. } => {
+                        condition.clone()
+                    }
                     TxOp::Check { condition, .. } => Some(condition.clone()),
                 };
                 if !check(&cond, current.as_ref(), now) {
@@ -324,9 +292,7 @@ impl Store for SqliteStore {
             for (op, current) in ops.into_iter().zip(stored) {
                 match op {
                     TxOp::Put { item, .. } => write(&tx, &item)?,
-                    TxOp::Update { key, updates, .. } => {
-                        write(&tx, &updated(&key, current, &updates))?
-                    }
+                    TxOp::Update { key, updates, .. } => write(&tx, &updated(&key, current, &updates))?,
                     TxOp::Delete { key, .. } => remove(&tx, &key)?,
                     TxOp::Check { .. } => {}
                 }
@@ -338,9 +304,7 @@ impl Store for SqliteStore {
 
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
         if keys.len() > 100 {
-            return Err(StoreError::Invalid(
-                "a batch get holds at most 100 keys".into(),
-            ));
+            return Err(StoreError::Invalid("a batch get holds at most 100 keys".into()));
         }
         let keys = keys.to_vec();
         self.run(move |conn, now| {

@@ -67,11 +67,7 @@ impl Credential {
     }
 
     /// One round trip: the session check batched with the request's own reads.
-    pub async fn read_with(
-        &self,
-        state: &AppState,
-        keys: &[Key],
-    ) -> Result<Vec<Option<Item>>, AppError> {
+    pub async fn read_with(&self, state: &AppState, keys: &[Key]) -> Result<Vec<Option<Item>>, AppError> {
         let mut all = Vec::with_capacity(keys.len() + 1);
         all.push(self.session_key());
         all.extend_from_slice(keys);
@@ -103,18 +99,12 @@ fn cookie_value(parts: &Parts) -> Option<String> {
 impl FromRequestParts<AppState> for Credential {
     type Rejection = AppError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         if let Some(auth) = parts.headers.get(AUTHORIZATION) {
             let token = auth
                 .to_str()
                 .ok()
-                .and_then(|v| {
-                    v.strip_prefix("Bearer ")
-                        .or_else(|| v.strip_prefix("bearer "))
-                })
+                .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
                 .ok_or(AppError::Unauthorized)?;
             let claims = state
                 .tokens

@@ -10,8 +10,7 @@ use crate::http::AppError;
 use crate::ports::Random;
 
 fn argon2() -> Result<Argon2<'static>, AppError> {
-    let params =
-        Params::new(19 * 1024, 2, 1, None).map_err(|e| AppError::Internal(e.to_string()))?;
+    let params = Params::new(19 * 1024, 2, 1, None).map_err(|e| AppError::Internal(e.to_string()))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 

@@ -38,12 +38,7 @@ pub struct NewSession {
     pub bearer_secret: String,
 }
 
-pub fn new_session(
-    state: &AppState,
-    user: &UserId,
-    kind: SessionKind,
-    device: &Device,
-) -> NewSession {
+pub fn new_session(state: &AppState, user: &UserId, kind: SessionKind, device: &Device) -> NewSession {
     let id = state.random.token(12);
     let secret = state.random.token(32);
     let now_ms = state.clock.now_millis();
@@ -71,12 +66,7 @@ pub fn new_session(
 pub fn split_bearer_secret(raw: &str) -> Option<(UserId, String, String)> {
     let mut parts = raw.trim().split('.');
     let (user, session, secret) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some()
-        || session.is_empty()
-        || session.len() > 64
-        || secret.is_empty()
-        || secret.len() > 128
-    {
+    if parts.next().is_some() || session.is_empty() || session.len() > 64 || secret.is_empty() || secret.len() > 128 {
         return None;
     }
     Some((
@@ -123,10 +113,7 @@ impl SessionView {
 }
 
 /// Every live session of a user (sessions are few; the pages are read to the end).
-pub async fn all_sessions(
-    state: &AppState,
-    user: &UserId,
-) -> Result<Vec<Item>, crate::http::AppError> {
+pub async fn all_sessions(state: &AppState, user: &UserId) -> Result<Vec<Item>, crate::http::AppError> {
     let mut items = vec![];
     let mut cursor = None;
     loop {

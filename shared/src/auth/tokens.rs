@@ -29,8 +29,7 @@ impl KeyPair {
         let signing = SigningKey::from_bytes(seed);
         let der = signing.to_pkcs8_der().map_err(|e| e.to_string())?;
         let public = signing.verifying_key().to_bytes();
-        let kid =
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&Sha256::digest(public)[..12]);
+        let kid = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&Sha256::digest(public)[..12]);
         Ok(KeyPair {
             kid,
             public,
@@ -106,12 +105,7 @@ impl TokenKeys {
         jsonwebtoken::encode(&header, claims, &self.current.encoding).map_err(|e| e.to_string())
     }
 
-    fn verify<C: DeserializeOwned + Expiring>(
-        &self,
-        token: &str,
-        audience: &str,
-        now: i64,
-    ) -> Result<C, TokenError> {
+    fn verify<C: DeserializeOwned + Expiring>(&self, token: &str, audience: &str, now: i64) -> Result<C, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
         if header.alg != Algorithm::EdDSA {
             return Err(TokenError::Invalid);
@@ -127,8 +121,7 @@ impl TokenKeys {
         v.set_required_spec_claims(&["exp", "sub", "aud", "iss"]);
         v.validate_exp = false;
         v.validate_nbf = false;
-        let data =
-            jsonwebtoken::decode::<C>(token, &key.decoding, &v).map_err(|_| TokenError::Invalid)?;
+        let data = jsonwebtoken::decode::<C>(token, &key.decoding, &v).map_err(|_| TokenError::Invalid)?;
         if data.claims.exp() <= now {
             return Err(TokenError::Expired);
         }
@@ -207,12 +200,7 @@ mod tests {
         let parts: Vec<&str> = good.split('.').collect();
         let mut c = claims(100);
         c.sub = "admin".into();
-        let tampered = format!(
-            "{}.{}.{}",
-            parts[0],
-            b64(&serde_json::to_vec(&c).unwrap()),
-            parts[2]
-        );
+        let tampered = format!("{}.{}.{}", parts[0], b64(&serde_json::to_vec(&c).unwrap()), parts[2]);
         assert_eq!(keys.verify_access(&tampered, 1), Err(TokenError::Invalid));
         // alg: none.
         let none = format!("{}.{}.", b64(br#"{"alg":"none","typ":"JWT"}"#), parts[1]);
@@ -222,8 +210,7 @@ mod tests {
         let x = jwks["keys"][0]["x"].as_str().unwrap();
         let mut h = Header::new(Algorithm::HS256);
         h.kid = jwks["keys"][0]["kid"].as_str().map(String::from);
-        let hs = jsonwebtoken::encode(&h, &claims(100), &EncodingKey::from_secret(x.as_bytes()))
-            .unwrap();
+        let hs = jsonwebtoken::encode(&h, &claims(100), &EncodingKey::from_secret(x.as_bytes())).unwrap();
         assert_eq!(keys.verify_access(&hs, 1), Err(TokenError::Invalid));
         // An IM token is not an access token.
         let im = ImClaims {

@@ -37,10 +37,7 @@ pub async fn issue(state: &AppState) -> Result<Captcha, AppError> {
         .store
         .put(
             Item::new(keys::captcha(&digest(&verify_id)))
-                .with_s(
-                    "answer",
-                    state.code_key.sign_hex(&answer_parts(&verify_id, &answer)),
-                )
+                .with_s("answer", state.code_key.sign_hex(&answer_parts(&verify_id, &answer)))
                 .expiring_at(now + state.config.limits.captcha_ttl_secs),
             None,
         )
@@ -68,10 +65,7 @@ pub async fn solve(state: &AppState, verify_id: &str, answer: &str) -> Result<()
         .and_then(|i| i.s("answer").and_then(|t| hex::decode(t).ok()))
         .unwrap_or_default();
     let answer = answer.trim().to_ascii_uppercase();
-    if state
-        .code_key
-        .verify(&answer_parts(verify_id, &answer), &stored)
-    {
+    if state.code_key.verify(&answer_parts(verify_id, &answer), &stored) {
         Ok(())
     } else {
         Err(AppError::CaptchaWrong)

@@ -51,15 +51,8 @@ mod tests {
         let mut isos = std::collections::HashSet::new();
         for r in regions {
             assert!(isos.insert(r.iso), "duplicate {}", r.iso);
-            assert!(
-                !r.locale.en.is_empty() && !r.locale.zh.is_empty(),
-                "{}",
-                r.iso
-            );
-            let code: u16 = r
-                .region
-                .parse()
-                .unwrap_or_else(|_| panic!("{}: bad code", r.iso));
+            assert!(!r.locale.en.is_empty() && !r.locale.zh.is_empty(), "{}", r.iso);
+            let code: u16 = r.region.parse().unwrap_or_else(|_| panic!("{}: bad code", r.iso));
             if let Some(meta) = phonenumber::metadata::DATABASE.by_id(r.iso) {
                 assert_eq!(meta.country_code(), code, "{}", r.iso);
             }
@@ -71,16 +64,8 @@ mod tests {
                 assert!(isos.contains(id), "{id} missing from regions.tsv");
             }
         }
-        for (iso, zh) in [
-            ("CN", "中国"),
-            ("US", "美国"),
-            ("CA", "加拿大"),
-            ("KZ", "哈萨克斯坦"),
-        ] {
-            assert!(
-                regions.iter().any(|r| r.iso == iso && r.locale.zh == zh),
-                "{iso}"
-            );
+        for (iso, zh) in [("CN", "中国"), ("US", "美国"), ("CA", "加拿大"), ("KZ", "哈萨克斯坦")] {
+            assert!(regions.iter().any(|r| r.iso == iso && r.locale.zh == zh), "{iso}");
         }
     }
 }

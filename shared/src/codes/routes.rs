@@ -16,10 +16,7 @@ pub fn routes() -> Routes {
         ("/user/send_code_yp", post(send_code)),
         ("/user/verify_code", post(verify_code)),
         ("/user/verify_code_yp", post(verify_code)),
-        (
-            "/user/get_sms_img_code",
-            get(get_sms_img_code).post(get_sms_img_code),
-        ),
+        ("/user/get_sms_img_code", get(get_sms_img_code).post(get_sms_img_code)),
     ]
 }
 
@@ -32,11 +29,7 @@ async fn check_phone_available(State(state): State<AppState>, input: Input) -> A
     ok_with(service::phone_available(&state, &phone).await?)
 }
 
-async fn send_code(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    input: Input,
-) -> ApiResult {
+async fn send_code(State(state): State<AppState>, ClientIp(ip): ClientIp, input: Input) -> ApiResult {
     let phone = input.phone()?;
     let purpose = CodePurpose::parse(input.opt_string("purpose")?.as_deref())?;
     let captcha_solved = match input.opt_string("verifyId")? {

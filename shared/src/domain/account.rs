@@ -11,10 +11,8 @@ impl UserId {
     pub const BYTES: usize = 12;
 
     pub fn parse(field: &'static str, raw: &str) -> Result<Self, ValidationError> {
-        let ok = (8..=32).contains(&raw.len())
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let ok =
+            (8..=32).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if ok {
             Ok(UserId(raw.to_string()))
         } else {
@@ -49,10 +47,7 @@ impl Nickname {
             return Err(ValidationError::new("nickname", "must be 1 to 32 bytes"));
         }
         if s.chars().any(char::is_control) {
-            return Err(ValidationError::new(
-                "nickname",
-                "must not hold control characters",
-            ));
+            return Err(ValidationError::new("nickname", "must not hold control characters"));
         }
         Ok(Nickname(s.to_string()))
     }
@@ -127,10 +122,7 @@ mod tests {
     fn nickname_bounds_are_in_bytes() {
         assert!(Nickname::parse("Tom").is_ok());
         assert!(Nickname::parse(&"a".repeat(32)).is_ok());
-        assert_eq!(
-            Nickname::parse(&"a".repeat(33)).unwrap_err().field,
-            "nickname"
-        );
+        assert_eq!(Nickname::parse(&"a".repeat(33)).unwrap_err().field, "nickname");
         // 11 Chinese characters are 33 bytes.
         assert!(Nickname::parse(&"汤".repeat(11)).is_err());
         assert!(Nickname::parse("   ").is_err());
@@ -142,9 +134,7 @@ mod tests {
         assert!(Password::parse("password", "12345").is_err());
         assert!(Password::parse("password", &"x".repeat(21)).is_err());
         assert_eq!(
-            Password::parse("newPassword", "pass word")
-                .unwrap_err()
-                .field,
+            Password::parse("newPassword", "pass word").unwrap_err().field,
             "newPassword"
         );
         assert_eq!(

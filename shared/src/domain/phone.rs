@@ -10,14 +10,11 @@ impl CallingCode {
     pub fn parse(field: &'static str, raw: &str) -> Result<Self, ValidationError> {
         let digits = raw.trim().trim_start_matches('+');
         if digits.is_empty() || digits.len() > 3 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ValidationError::new(
-                field,
-                "must be a country calling code such as 86",
-            ));
+            return Err(ValidationError::new(field, "must be a country calling code such as 86"));
         }
-        let code: u16 = digits.parse().map_err(|_| {
-            ValidationError::new(field, "must be a country calling code such as 86")
-        })?;
+        let code: u16 = digits
+            .parse()
+            .map_err(|_| ValidationError::new(field, "must be a country calling code such as 86"))?;
         if phonenumber::metadata::DATABASE.by_code(&code).is_none() {
             return Err(ValidationError::new(
                 field,
@@ -54,21 +51,12 @@ impl PhoneNumber {
     }
 
     pub fn parse_in(region: CallingCode, phone: &str) -> Result<Self, ValidationError> {
-        let cleaned: String = phone
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
-            .collect();
-        if cleaned.is_empty() || cleaned.len() > 17 || !cleaned.bytes().all(|b| b.is_ascii_digit())
-        {
+        let cleaned: String = phone.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')).collect();
+        if cleaned.is_empty() || cleaned.len() > 17 || !cleaned.bytes().all(|b| b.is_ascii_digit()) {
             return Err(ValidationError::new("phone", "must be digits only"));
         }
-        let parsed =
-            phonenumber::parse(None, format!("+{}{}", region.value(), cleaned)).map_err(|_| {
-                ValidationError::new(
-                    "phone",
-                    format!("is not a phone number of region +{region}"),
-                )
-            })?;
+        let parsed = phonenumber::parse(None, format!("+{}{}", region.value(), cleaned))
+            .map_err(|_| ValidationError::new("phone", format!("is not a phone number of region +{region}")))?;
         if parsed.code().value() != region.value() || !phonenumber::is_valid(&parsed) {
             return Err(ValidationError::new(
                 "phone",
@@ -77,21 +65,13 @@ impl PhoneNumber {
         }
         let national = parsed.national().value().to_string();
         let e164 = format!("+{}{}", region.value(), national);
-        Ok(PhoneNumber {
-            region,
-            national,
-            e164,
-        })
+        Ok(PhoneNumber { region, national, e164 })
     }
 
     /// Parses an E.164 string such as `+8613912345678`.
     pub fn parse_e164(field: &'static str, raw: &str) -> Result<Self, ValidationError> {
-        let parsed = phonenumber::parse(None, raw.trim()).map_err(|_| {
-            ValidationError::new(
-                field,
-                "must be a phone number in E.164 form, such as +8613912345678",
-            )
-        })?;
+        let parsed = phonenumber::parse(None, raw.trim())
+            .map_err(|_| ValidationError::new(field, "must be a phone number in E.164 form, such as +8613912345678"))?;
         let region = CallingCode(parsed.code().value());
         Self::parse_in(region, &parsed.national().value().to_string())
             .map_err(|e| ValidationError::new(field, e.message))
@@ -153,11 +133,7 @@ mod tests {
     #[test]
     fn unknown_calling_codes_name_the_region_field() {
         for r in ["999", "0", "", "x1"] {
-            assert_eq!(
-                PhoneNumber::parse(r, "13912345678").unwrap_err().field,
-                "region",
-                "{r}"
-            );
+            assert_eq!(PhoneNumber::parse(r, "13912345678").unwrap_err().field, "region", "{r}");
         }
     }
 
@@ -180,9 +156,7 @@ mod tests {
         let p = PhoneNumber::parse_e164("username", "+8613912345678").unwrap();
         assert_eq!((p.region().value(), p.national()), (86, "13912345678"));
         assert_eq!(
-            PhoneNumber::parse_e164("username", "13912345678")
-                .unwrap_err()
-                .field,
+            PhoneNumber::parse_e164("username", "13912345678").unwrap_err().field,
             "username"
         );
     }

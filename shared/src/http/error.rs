@@ -126,32 +126,18 @@ impl IntoResponse for AppError {
             } => {
                 // RFC 6749 section 5.2, not the envelope: OAuth clients expect this shape.
                 let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
-                let mut res = json_response(
-                    status,
-                    json!({ "error": error, "error_description": message }),
-                );
-                res.headers_mut().insert(
-                    header::CACHE_CONTROL,
-                    header::HeaderValue::from_static("no-store"),
-                );
+                let mut res = json_response(status, json!({ "error": error, "error_description": message }));
+                res.headers_mut()
+                    .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
                 if let Some(secs) = retry_after {
                     res.headers_mut()
                         .insert(header::RETRY_AFTER, header::HeaderValue::from(secs.max(1)));
                 }
                 res
             }
-            AppError::Unauthorized => json_response(
-                StatusCode::FORBIDDEN,
-                json!({ "code": 403, "message": message }),
-            ),
-            AppError::NotFound(_) => json_response(
-                StatusCode::NOT_FOUND,
-                json!({ "code": 404, "message": message }),
-            ),
-            AppError::Store(_)
-            | AppError::Send(_)
-            | AppError::Upload(_)
-            | AppError::Internal(_) => {
+            AppError::Unauthorized => json_response(StatusCode::FORBIDDEN, json!({ "code": 403, "message": message })),
+            AppError::NotFound(_) => json_response(StatusCode::NOT_FOUND, json!({ "code": 404, "message": message })),
+            AppError::Store(_) | AppError::Send(_) | AppError::Upload(_) | AppError::Internal(_) => {
                 let request_id = super::observe::current_request_id();
                 // The detail goes to the log under the request id, never to the client.
                 tracing::error!(error = %message, "request failed");

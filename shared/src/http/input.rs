@@ -67,8 +67,8 @@ impl<S: Send + Sync> FromRequest<S> for Input {
             return Ok(Input(map));
         }
         if content_type.starts_with("application/x-www-form-urlencoded") {
-            let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
-                .map_err(|_| ValidationError::new("body", "is not a valid form"))?;
+            let pairs: Vec<(String, String)> =
+                serde_urlencoded::from_bytes(&body).map_err(|_| ValidationError::new("body", "is not a valid form"))?;
             for (k, v) in pairs {
                 map.insert(k, Value::String(v));
             }
@@ -77,11 +77,7 @@ impl<S: Send + Sync> FromRequest<S> for Input {
             match serde_json::from_slice::<Value>(&body) {
                 Ok(Value::Object(obj)) => map.extend(obj),
                 Ok(_) => return Err(ValidationError::new("body", "must be a JSON object").into()),
-                Err(e) => {
-                    return Err(
-                        ValidationError::new("body", format!("is not valid JSON ({e})")).into(),
-                    )
-                }
+                Err(e) => return Err(ValidationError::new("body", format!("is not valid JSON ({e})")).into()),
             }
         }
         Ok(Input(map))

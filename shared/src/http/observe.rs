@@ -69,11 +69,7 @@ lambda_runtime=info,lambda_http=info";
 
 /// The log filter: `requested` (or `info`) for Roster, capped for chatty dependencies.
 pub fn log_filter(requested: &str) -> tracing_subscriber::EnvFilter {
-    let base = if requested.trim().is_empty() {
-        "info"
-    } else {
-        requested
-    };
+    let base = if requested.trim().is_empty() { "info" } else { requested };
     tracing_subscriber::EnvFilter::builder().parse_lossy(format!("{base},{QUIET_TARGETS}"))
 }
 

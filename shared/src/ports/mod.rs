@@ -8,7 +8,5 @@ pub mod uploads;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use messages::{MessageSender, SendError};
 pub use random::{OsRandom, Random};
-pub use store::{
-    Attr, Condition, IndexName, Item, Key, Page, Query, SortKey, Store, StoreError, TxOp, Update,
-};
+pub use store::{Attr, Condition, IndexName, Item, Key, Page, Query, SortKey, Store, StoreError, TxOp, Update};
 pub use uploads::{PresignedUpload, UploadError, UploadSigner};

@@ -39,8 +39,6 @@ impl dyn Random {
 
     /// `len` decimal digits, uniformly chosen.
     pub fn digits(&self, len: usize) -> String {
-        (0..len)
-            .map(|_| char::from(b'0' + self.below(10) as u8))
-            .collect()
+        (0..len).map(|_| char::from(b'0' + self.below(10) as u8)).collect()
     }
 }

@@ -125,13 +125,11 @@ impl Condition {
             Condition::Exists => live.is_some(),
             Condition::NotExists => live.is_none(),
             Condition::Eq(name, v) => stored.and_then(|i| i.attrs.get(name)) == Some(v),
-            Condition::AbsentOrLessThan(name, bound) => {
-                match stored.and_then(|i| i.attrs.get(name)) {
-                    None => true,
-                    Some(Attr::N(n)) => n < bound,
-                    Some(_) => false,
-                }
-            }
+            Condition::AbsentOrLessThan(name, bound) => match stored.and_then(|i| i.attrs.get(name)) {
+                None => true,
+                Some(Attr::N(n)) => n < bound,
+                Some(_) => false,
+            },
             Condition::And(cs) => cs.iter().all(|c| c.holds(stored, now_secs)),
             Condition::Or(cs) => cs.iter().any(|c| c.holds(stored, now_secs)),
         }
@@ -287,18 +285,9 @@ pub trait Store: Send + Sync {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError>;
     async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), StoreError>;
     /// Applies the updates (creating the item if absent) and returns the item as stored.
-    async fn update(
-        &self,
-        key: &Key,
-        updates: Vec<Update>,
-        condition: Option<Condition>,
-    ) -> Result<Item, StoreError>;
+    async fn update(&self, key: &Key, updates: Vec<Update>, condition: Option<Condition>) -> Result<Item, StoreError>;
     /// Deletes the item and returns it as it was (live or not), if it was there.
-    async fn delete(
-        &self,
-        key: &Key,
-        condition: Option<Condition>,
-    ) -> Result<Option<Item>, StoreError>;
+    async fn delete(&self, key: &Key, condition: Option<Condition>) -> Result<Option<Item>, StoreError>;
     async fn query(&self, query: Query) -> Result<Page, StoreError>;
     /// All or nothing; at most 100 operations on distinct keys.
     async fn transact_write(&self, ops: Vec<TxOp>) -> Result<(), StoreError>;
@@ -311,14 +300,8 @@ pub fn validate_item(item: &Item) -> Result<(), StoreError> {
     if item.key.pk.is_empty() || item.key.sk.is_empty() {
         return Err(StoreError::Invalid("empty key".into()));
     }
-    if let Some(name) = item
-        .attrs
-        .keys()
-        .find(|n| RESERVED_ATTRS.contains(&n.as_str()))
-    {
-        return Err(StoreError::Invalid(format!(
-            "attribute name `{name}` is reserved"
-        )));
+    if let Some(name) = item.attrs.keys().find(|n| RESERVED_ATTRS.contains(&n.as_str())) {
+        return Err(StoreError::Invalid(format!("attribute name `{name}` is reserved")));
     }
     Ok(())
 }
@@ -333,9 +316,7 @@ pub fn validate_tx(ops: &[TxOp]) -> Result<(), StoreError> {
     let mut seen = std::collections::HashSet::new();
     for op in ops {
         if !seen.insert(op.key()) {
-            return Err(StoreError::Invalid(
-                "a transaction touches a key twice".into(),
-            ));
+            return Err(StoreError::Invalid("a transaction touches a key twice".into()));
         }
         if let TxOp::Put { item, .. } = op {
             validate_item(item)?;

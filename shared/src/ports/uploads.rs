@@ -21,10 +21,5 @@ pub enum UploadError {
 
 #[async_trait]
 pub trait UploadSigner: Send + Sync {
-    async fn presign_put(
-        &self,
-        key: &str,
-        content_type: &str,
-        ttl_secs: u64,
-    ) -> Result<PresignedUpload, UploadError>;
+    async fn presign_put(&self, key: &str, content_type: &str, ttl_secs: u64) -> Result<PresignedUpload, UploadError>;
 }

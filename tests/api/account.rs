@@ -1,0 +1,961 @@
+//! The `account` group: sign-up, logins, tokens, sessions, password flows, deletion, and
+//! the security baseline around them.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::http::{Method, StatusCode};
+use roster::ports::{Condition, Item, Key, Page, Query, Store, StoreError, TxOp, Update};
+use serde_json::{json, Value};
+
+use crate::on_every_store;
+use crate::support::{new_phone, phone_body, TestApp, TestResponse};
+
+const PASSWORD: &str = "P@ssw0rd";
+
+/// A verification token for a fresh phone, through the SealTalk flow.
+async fn verified(app: &TestApp, purpose: Option<&str>) -> (String, String, String) {
+    let (national, e164) = new_phone();
+    let mut body = phone_body(&national);
+    if let Some(p) = purpose {
+        body["purpose"] = json!(p);
+    }
+    assert_eq!(app.post("/user/send_code", body.clone()).await.code(), 200);
+    body["code"] = json!(app.last_code(&e164).await);
+    let res = app.post("/user/verify_code", body).await;
+    let token = res.body["result"]["verification_token"].as_str().unwrap().to_string();
+    (national, e164, token)
+}
+
+async fn token_for(app: &TestApp, national: &str, e164: &str, purpose: &str) -> String {
+    app.clock.advance_secs(61);
+    let mut body = phone_body(national);
+    body["purpose"] = json!(purpose);
+    assert_eq!(app.post("/user/send_code", body.clone()).await.code(), 200);
+    body["code"] = json!(app.last_code(e164).await);
+    let res = app.post("/user/verify_code", body).await;
+    res.body["result"]["verification_token"].as_str().unwrap().to_string()
+}
+
+struct User {
+    national: String,
+    e164: String,
+    id: String,
+}
+
+async fn registered(app: &TestApp) -> User {
+    let (national, e164, token) = verified(app, None).await;
+    let res = app
+        .post(
+            "/user/register",
+            json!({"nickname": "Tom", "password": PASSWORD, "verification_token": token}),
+        )
+        .await;
+    assert_eq!(res.code(), 200, "{}", res.body);
+    User {
+        national,
+        e164,
+        id: res.body["result"]["id"].as_str().unwrap().to_string(),
+    }
+}
+
+fn set_cookie(res: &TestResponse) -> String {
+    res.headers
+        .get("set-cookie")
+        .expect("set-cookie")
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The `name=value` pair a browser would send back.
+fn cookie_pair(res: &TestResponse) -> String {
+    set_cookie(res).split(';').next().unwrap().to_string()
+}
+
+async fn login(app: &TestApp, user: &User, password: &str) -> TestResponse {
+    app.post(
+        "/user/login",
+        json!({"region": 86, "phone": user.national, "password": password}),
+    )
+    .await
+}
+
+async fn logged_in(app: &TestApp, user: &User) -> String {
+    let res = login(app, user, PASSWORD).await;
+    assert_eq!(res.code(), 200, "{}", res.body);
+    cookie_pair(&res)
+}
+
+async fn get_token_with(app: &TestApp, header: (&str, &str)) -> TestResponse {
+    app.request_with(Method::GET, "/user/get_token", None, &[header]).await
+}
+
+async fn oauth_login(app: &TestApp, user: &User) -> Value {
+    let res = app
+        .form(
+            "/oauth/token",
+            &[
+                ("grant_type", "password"),
+                ("username", &user.e164),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    res.body
+}
+
+async fn refresh(app: &TestApp, token: &str) -> TestResponse {
+    app.form(
+        "/oauth/token",
+        &[("grant_type", "refresh_token"), ("refresh_token", token)],
+    )
+    .await
+}
+
+fn bearer(token: &Value) -> String {
+    format!("Bearer {}", token["access_token"].as_str().unwrap())
+}
+
+async fn works(app: &TestApp, header: (&str, &str)) -> bool {
+    let res = get_token_with(app, header).await;
+    match res.status {
+        StatusCode::OK => true,
+        StatusCode::FORBIDDEN => false,
+        s => panic!("unexpected {s}: {}", res.body),
+    }
+}
+
+// ----- sign-up and login --------------------------------------------------------------
+
+async fn a_person_signs_up_logs_in_with_a_secure_cookie_and_logs_out(app: TestApp) {
+    let user = registered(&app).await;
+    let res = login(&app, &user, PASSWORD).await;
+    assert_eq!(res.code(), 200);
+    assert_eq!(res.body["result"]["id"], user.id.as_str());
+    let cookie = set_cookie(&res);
+    for attr in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(attr), "{cookie}");
+    }
+    let pair = cookie_pair(&res);
+    assert!(works(&app, ("cookie", &pair)).await);
+
+    let out = app
+        .request_with(Method::POST, "/user/logout", None, &[("cookie", &pair)])
+        .await;
+    assert_eq!(out.code(), 200);
+    let cleared = set_cookie(&out);
+    assert!(
+        cleared.starts_with("roster_session=;") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
+    for attr in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
+        assert!(
+            cleared.contains(attr),
+            "cleared with the attributes it was set with: {cleared}"
+        );
+    }
+    assert!(
+        !works(&app, ("cookie", &pair)).await,
+        "a logged-out cookie is refused at once"
+    );
+}
+
+async fn sign_up_input_is_validated_naming_the_field(app: TestApp) {
+    let (_, _, token) = verified(&app, None).await;
+    for (body, field) in [
+        (
+            json!({"nickname": "x".repeat(33), "password": PASSWORD, "verification_token": token}),
+            "nickname",
+        ),
+        (
+            json!({"nickname": "", "password": PASSWORD, "verification_token": token}),
+            "nickname",
+        ),
+        (
+            json!({"nickname": "Tom", "password": "pass word", "verification_token": token}),
+            "password",
+        ),
+        (
+            json!({"nickname": "Tom", "password": "12345", "verification_token": token}),
+            "password",
+        ),
+        (json!({"nickname": "Tom", "password": PASSWORD}), "verification_token"),
+    ] {
+        let res = app.post("/user/register", body.clone()).await;
+        assert_eq!(
+            (res.status, res.body["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(field)),
+            "{body}"
+        );
+    }
+    // Nothing was consumed by the bad requests: the token still registers.
+    let res = app
+        .post(
+            "/user/register",
+            json!({"nickname": "Tom", "password": PASSWORD, "verification_token": token}),
+        )
+        .await;
+    assert_eq!(res.code(), 200);
+}
+
+async fn a_verification_token_registers_once_and_a_phone_only_once(app: TestApp) {
+    let (national, e164, token) = verified(&app, None).await;
+    let body = json!({"nickname": "Tom", "password": PASSWORD, "verification_token": token});
+    assert_eq!(app.post("/user/register", body.clone()).await.code(), 200);
+    let again = app.post("/user/register", body).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    let unknown = app
+        .post(
+            "/user/register",
+            json!({"nickname": "T", "password": PASSWORD, "verification_token": "nope"}),
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    let second = token_for(&app, &national, &e164, "register").await;
+    let res = app
+        .post(
+            "/user/register",
+            json!({"nickname": "Tom", "password": PASSWORD, "verification_token": second}),
+        )
+        .await;
+    assert_eq!(res.code(), 3001);
+    let login_token = token_for(&app, &national, &e164, "login").await;
+    let res = app
+        .post(
+            "/user/register",
+            json!({"nickname": "Tom", "password": PASSWORD, "verification_token": login_token}),
+        )
+        .await;
+    assert_eq!(
+        res.status,
+        StatusCode::NOT_FOUND,
+        "a login-purpose token does not register"
+    );
+}
+
+async fn twenty_simultaneous_registrations_with_one_token_create_one_user(app: TestApp) {
+    let (_, _, token) = verified(&app, None).await;
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let router = app.router.clone();
+            let body = json!({"nickname": format!("racer{i}"), "password": PASSWORD, "verification_token": token});
+            tokio::spawn(async move {
+                let req = axum::http::Request::post("/user/register")
+                    .header("content-type", "application/json")
+                    .body(axum::body::Body::from(body.to_string()))
+                    .unwrap();
+                crate::support::call(router, req).await
+            })
+        })
+        .collect();
+    let mut ids = HashSet::new();
+    for t in tasks {
+        let body = t.await.unwrap();
+        if body["code"] == 200 {
+            ids.insert(body["result"]["id"].as_str().unwrap().to_string());
+        } else {
+            assert_eq!(body["code"], 404, "{body}");
+        }
+    }
+    assert_eq!(ids.len(), 1);
+}
+
+async fn an_unknown_phone_and_a_wrong_password_get_the_same_answer(app: TestApp) {
+    let user = registered(&app).await;
+    let wrong = login(&app, &user, "Wr0ngPass").await;
+    let (stranger, _) = new_phone();
+    let unknown = app
+        .post(
+            "/user/login",
+            json!({"region": 86, "phone": stranger, "password": "Wr0ngPass"}),
+        )
+        .await;
+    assert_eq!((wrong.status, wrong.code()), (StatusCode::OK, 1000));
+    assert_eq!(wrong.body, unknown.body);
+    assert!(wrong.headers.get("set-cookie").is_none() && unknown.headers.get("set-cookie").is_none());
+}
+
+async fn five_failures_start_an_exponential_backoff_for_known_and_unknown_phones(app: TestApp) {
+    let user = registered(&app).await;
+    let (stranger, _) = new_phone();
+    for phone in [user.national.as_str(), stranger.as_str()] {
+        let attempt = |password: &'static str| {
+            let body = json!({"region": 86, "phone": phone, "password": password});
+            let app = &app;
+            async move { app.post("/user/login", body).await }
+        };
+        for _ in 0..5 {
+            assert_eq!(attempt("Wr0ngPass").await.code(), 1000);
+        }
+        let res = attempt(PASSWORD).await;
+        assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS, "{}", res.body);
+        assert_eq!(res.headers["retry-after"], "1");
+        app.clock.advance_secs(1);
+        assert_eq!(attempt("Wr0ngPass").await.code(), 1000);
+        let res = attempt(PASSWORD).await;
+        assert_eq!(
+            (res.status, res.headers["retry-after"].to_str().unwrap()),
+            (StatusCode::TOO_MANY_REQUESTS, "2")
+        );
+        app.clock.advance_secs(2);
+        if phone == user.national {
+            assert_eq!(
+                attempt(PASSWORD).await.code(),
+                200,
+                "the right password works after the wait"
+            );
+            assert_eq!(attempt("Wr0ngPass").await.code(), 1000, "success resets the count");
+            assert_eq!(attempt(PASSWORD).await.code(), 200);
+        }
+    }
+}
+
+async fn the_backoff_is_capped_at_fifteen_minutes(app: TestApp) {
+    let (stranger, _) = new_phone();
+    // 2^(n-5) passes 900 s at the 15th failure; every other attempt here waits.
+    for _ in 0..40 {
+        let res = app
+            .post(
+                "/user/login",
+                json!({"region": 86, "phone": stranger, "password": "Wr0ngPass"}),
+            )
+            .await;
+        if res.status == StatusCode::TOO_MANY_REQUESTS {
+            let wait: i64 = res.headers["retry-after"].to_str().unwrap().parse().unwrap();
+            assert!(wait <= 900, "{wait}");
+            app.clock.advance_secs(wait);
+        }
+    }
+    let res = app
+        .post(
+            "/user/login",
+            json!({"region": 86, "phone": stranger, "password": "Wr0ngPass"}),
+        )
+        .await;
+    let res = if res.status == StatusCode::TOO_MANY_REQUESTS {
+        res
+    } else {
+        app.post(
+            "/user/login",
+            json!({"region": 86, "phone": stranger, "password": "Wr0ngPass"}),
+        )
+        .await
+    };
+    assert_eq!(res.headers["retry-after"], "900");
+}
+
+// ----- SMS login ----------------------------------------------------------------------
+
+async fn an_sms_login_creates_the_account_on_first_use(app: TestApp) {
+    let (national, e164) = new_phone();
+    let mut first_id = String::new();
+    for (round, first) in [(0, true), (1, false)] {
+        app.clock.advance_secs(61 * round);
+        let body = json!({"region": 86, "phone": national, "purpose": "login"});
+        assert_eq!(app.post("/user/send_code", body).await.code(), 200);
+        let code = app.last_code(&e164).await;
+        let res = app
+            .post(
+                "/user/login_sms",
+                json!({"region": 86, "phone": national, "code": code, "deviceType": "ios", "deviceId": "iphone-1"}),
+            )
+            .await;
+        assert_eq!(res.code(), 200, "{}", res.body);
+        assert_eq!(res.body["result"]["isFirstLogin"], first);
+        let id = res.body["result"]["id"].as_str().unwrap().to_string();
+        if first {
+            first_id = id.clone();
+        }
+        assert_eq!(id, first_id);
+        let cookie = cookie_pair(&res);
+        let sessions = app
+            .request_with(Method::GET, "/user/sessions", None, &[("cookie", &cookie)])
+            .await;
+        let mine = sessions.body["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["current"] == true)
+            .unwrap()
+            .clone();
+        assert_eq!(
+            (mine["deviceType"].as_str(), mine["deviceId"].as_str()),
+            (Some("ios"), Some("iphone-1"))
+        );
+    }
+    let res = app.post("/user/check_phone_available", phone_body(&national)).await;
+    assert_eq!(res.body["result"], false);
+}
+
+async fn a_code_for_another_purpose_does_not_log_in(app: TestApp) {
+    let (national, e164) = new_phone();
+    assert_eq!(
+        app.post(
+            "/user/send_code",
+            json!({"region": 86, "phone": national, "purpose": "register"})
+        )
+        .await
+        .code(),
+        200
+    );
+    let code = app.last_code(&e164).await;
+    let res = app
+        .post(
+            "/user/login_sms",
+            json!({"region": 86, "phone": national, "code": code}),
+        )
+        .await;
+    assert_eq!(res.code(), 2000);
+    let res = app
+        .post(
+            "/user/login_sms",
+            json!({"region": 86, "phone": national, "code": code, "deviceType": "fridge"}),
+        )
+        .await;
+    assert_eq!(res.body["field"], "deviceType");
+}
+
+async fn test_numbers_log_in_with_their_fixed_code_and_get_no_sms(app: TestApp) {
+    let app = TestApp::spawn_with(app.kind, |c| {
+        c.test_numbers.insert("+12015550100".into(), "246810".into());
+    })
+    .await;
+    let body = json!({"region": 1, "phone": "2015550100", "purpose": "login"});
+    assert_eq!(app.post("/user/send_code", body).await.code(), 200);
+    assert!(app.sms_to("+12015550100").await.is_empty());
+    let res = app
+        .post(
+            "/user/login_sms",
+            json!({"region": 1, "phone": "2015550100", "code": "246810"}),
+        )
+        .await;
+    assert_eq!(res.code(), 200, "{}", res.body);
+}
+
+// ----- tokens -------------------------------------------------------------------------
+
+async fn the_im_token_verifies_with_the_published_jwks_alone(app: TestApp) {
+    let user = registered(&app).await;
+    let cookie = logged_in(&app, &user).await;
+    let res = app
+        .request_with(
+            Method::POST,
+            "/user/get_token",
+            Some(json!({"act": "join", "members": [user.id]})),
+            &[("cookie", &cookie)],
+        )
+        .await;
+    assert_eq!(res.body["result"]["userId"], user.id.as_str());
+    let token = res.body["result"]["token"].as_str().unwrap();
+    let jwks = app.get("/.well-known/jwks.json").await.body;
+    let key = &jwks["keys"][0];
+    assert_eq!(
+        (key["kty"].as_str(), key["crv"].as_str(), key["alg"].as_str()),
+        (Some("OKP"), Some("Ed25519"), Some("EdDSA"))
+    );
+    let decoding = jsonwebtoken::DecodingKey::from_ed_components(key["x"].as_str().unwrap()).unwrap();
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
+    v.set_audience(&["roster-im"]);
+    v.validate_exp = false;
+    let claims = jsonwebtoken::decode::<Value>(token, &decoding, &v).unwrap().claims;
+    assert_eq!(claims["sub"], user.id.as_str());
+    assert_eq!(claims["act"], "join");
+    assert_eq!(claims["members"], json!([user.id]));
+    let ttl = claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap();
+    assert!(ttl > 0 && ttl <= 3600, "short expiry: {ttl}");
+}
+
+/// Counts every store call, to prove that some requests make none.
+struct CountingStore {
+    inner: Arc<dyn Store>,
+    calls: AtomicUsize,
+}
+
+#[async_trait]
+impl Store for CountingStore {
+    async fn get(&self, k: &Key) -> Result<Option<Item>, StoreError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.get(k).await
+    }
+    async fn put(&self, i: Item, c: Option<Condition>) -> Result<(), StoreError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.put(i, c).await
+    }
+    async fn update(&self, k: &Key, u: Vec<Update>, c: Option<Condition>) -> Result<Item, StoreError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.update(k, u, c).await
+    }
+    async fn delete(&self, k: &Key, c: Option<Condition>) -> Result<Option<Item>, StoreError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.delete(k, c).await
+    }
+    async fn query(&self, q: Query) -> Result<Page, StoreError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.query(q).await
+    }
+    async fn transact_write(&self, ops: Vec<TxOp>) -> Result<(), StoreError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.transact_write(ops).await
+    }
+    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.batch_get(keys).await
+    }
+}
+
+fn b64(v: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v)
+}
+
+async fn forged_tampered_expired_and_none_tokens_are_refused_before_any_store_read(app: TestApp) {
+    let user = registered(&app).await;
+    let tokens = oauth_login(&app, &user).await;
+    let good = tokens["access_token"].as_str().unwrap().to_string();
+    let counting = Arc::new(CountingStore {
+        inner: app.state.store.clone(),
+        calls: AtomicUsize::new(0),
+    });
+    let s = &app.state;
+    let state = roster::app::AppState::new(roster::app::Services {
+        config: s.config.clone(),
+        store: counting.clone(),
+        sms: s.sms.clone(),
+        uploads: s.uploads.clone(),
+        clock: s.clock.clone(),
+        random: s.random.clone(),
+        code_key: s.code_key.clone(),
+        tokens: s.tokens.clone(),
+        local: None,
+    });
+    let router = roster::local::router(state);
+    let call = |auth: String| {
+        let router = router.clone();
+        async move {
+            let req = axum::http::Request::get("/user/get_token")
+                .header("authorization", auth)
+                .body(axum::body::Body::empty())
+                .unwrap();
+            crate::support::call(router, req).await
+        }
+    };
+    assert_eq!(call(format!("Bearer {good}")).await["code"], 200);
+    let baseline = counting.calls.load(Ordering::SeqCst);
+    assert_eq!(baseline, 1, "an authenticated read is one store round trip");
+
+    let parts: Vec<&str> = good.split('.').collect();
+    let mut claims: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, parts[1]).unwrap(),
+    )
+    .unwrap();
+    claims["sub"] = json!("someoneElse1");
+    let tampered = format!("{}.{}.{}", parts[0], b64(claims.to_string().as_bytes()), parts[2]);
+    let none = format!("{}.{}.", b64(br#"{"alg":"none","typ":"JWT"}"#), parts[1]);
+    let other_keys = roster::auth::TokenKeys::from_seeds(&[9u8; 32], None).unwrap();
+    let real: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, parts[1]).unwrap(),
+    )
+    .unwrap();
+    let wrongly_signed = other_keys.sign(&real).unwrap();
+    let x = app.get("/.well-known/jwks.json").await.body["keys"][0]["x"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    header.kid = app.get("/.well-known/jwks.json").await.body["keys"][0]["kid"]
+        .as_str()
+        .map(String::from);
+    let confused = jsonwebtoken::encode(&header, &real, &jsonwebtoken::EncodingKey::from_secret(x.as_bytes())).unwrap();
+    for bad in [
+        tampered,
+        none,
+        wrongly_signed,
+        confused,
+        "garbage".to_string(),
+        format!("{good}x"),
+    ] {
+        let body = call(format!("Bearer {bad}")).await;
+        assert_eq!(body["code"], 403, "{bad}");
+    }
+    app.clock.advance_secs(900);
+    assert_eq!(call(format!("Bearer {good}")).await["code"], 403, "expired");
+    assert_eq!(
+        counting.calls.load(Ordering::SeqCst),
+        baseline,
+        "rejected without touching the store"
+    );
+}
+
+async fn an_access_token_refreshes_and_a_reused_refresh_token_revokes_its_family(app: TestApp) {
+    let user = registered(&app).await;
+    let first = oauth_login(&app, &user).await;
+    assert_eq!(first["token_type"], "Bearer");
+    assert_eq!(first["expires_in"], 900);
+    assert!(works(&app, ("authorization", &bearer(&first))).await);
+    let old_refresh = first["refresh_token"].as_str().unwrap();
+    let second = refresh(&app, old_refresh).await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.body);
+    assert_eq!(second.headers["cache-control"], "no-store");
+    let new_refresh = second.body["refresh_token"].as_str().unwrap().to_string();
+    assert_ne!(new_refresh, old_refresh);
+    assert!(works(&app, ("authorization", &bearer(&second.body))).await);
+
+    let reuse = refresh(&app, old_refresh).await;
+    assert_eq!(
+        (reuse.status, reuse.body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    let after = refresh(&app, &new_refresh).await;
+    assert_eq!(after.body["error"], "invalid_grant", "the whole family is revoked");
+    assert!(!works(&app, ("authorization", &bearer(&second.body))).await);
+    assert!(!works(&app, ("authorization", &bearer(&first))).await);
+}
+
+async fn oauth_errors_follow_rfc_6749(app: TestApp) {
+    let user = registered(&app).await;
+    let wrong = app
+        .form(
+            "/oauth/token",
+            &[
+                ("grant_type", "password"),
+                ("username", &user.e164),
+                ("password", "Wr0ngPass"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (wrong.status, wrong.body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    let unsupported = app.form("/oauth/token", &[("grant_type", "client_credentials")]).await;
+    assert_eq!(unsupported.body["error"], "unsupported_grant_type");
+    let missing = app
+        .form("/oauth/token", &[("grant_type", "password"), ("username", &user.e164)])
+        .await;
+    assert_eq!(missing.body["error"], "invalid_request");
+    let json_body = app.post("/oauth/token", json!({"grant_type": "password"})).await;
+    assert_eq!(json_body.body["error"], "invalid_request");
+    let forged = refresh(&app, &format!("{}.abc.def", user.id)).await;
+    assert_eq!(forged.body["error"], "invalid_grant");
+}
+
+async fn twenty_simultaneous_refreshes_yield_at_most_one_working_pair(app: TestApp) {
+    let user = registered(&app).await;
+    let first = oauth_login(&app, &user).await;
+    let token = first["refresh_token"].as_str().unwrap().to_string();
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let router = app.router.clone();
+            let body =
+                serde_urlencoded::to_string([("grant_type", "refresh_token"), ("refresh_token", token.as_str())])
+                    .unwrap();
+            tokio::spawn(async move {
+                let req = axum::http::Request::post("/oauth/token")
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(axum::body::Body::from(body))
+                    .unwrap();
+                crate::support::call(router, req).await
+            })
+        })
+        .collect();
+    let mut pairs = vec![];
+    for t in tasks {
+        let body = t.await.unwrap();
+        if body["access_token"].is_string() {
+            pairs.push(body);
+        } else {
+            assert_eq!(body["error"], "invalid_grant", "{body}");
+        }
+    }
+    assert!(pairs.len() <= 1, "{} pairs", pairs.len());
+    let mut working = 0;
+    for p in &pairs {
+        if works(&app, ("authorization", &bearer(p))).await {
+            working += 1;
+        }
+    }
+    assert!(working <= 1);
+}
+
+// ----- sessions -----------------------------------------------------------------------
+
+async fn sessions_are_listed_and_revoked_one_others_or_all(app: TestApp) {
+    let user = registered(&app).await;
+    let a = logged_in(&app, &user).await;
+    let b = logged_in(&app, &user).await;
+    let oauth = oauth_login(&app, &user).await;
+    let list = app
+        .request_with(Method::GET, "/user/sessions", None, &[("cookie", &a)])
+        .await;
+    let sessions = list.body["result"].as_array().unwrap().clone();
+    assert_eq!(sessions.len(), 3);
+    assert_eq!(sessions.iter().filter(|s| s["current"] == true).count(), 1);
+    let b_id = b.split('.').nth(1).unwrap();
+    assert!(sessions
+        .iter()
+        .any(|s| s["id"] == b_id && s["current"] == false && s["createdAt"].is_i64() && s["lastUsedAt"].is_i64()));
+
+    // One: session b.
+    let res = app
+        .request_with(
+            Method::POST,
+            "/user/sessions/revoke",
+            Some(json!({"sessionId": b_id})),
+            &[("cookie", &a)],
+        )
+        .await;
+    assert_eq!(res.code(), 200);
+    assert!(!works(&app, ("cookie", &b)).await);
+    assert!(works(&app, ("cookie", &a)).await);
+    // Others: the OAuth session goes, a stays.
+    let res = app
+        .request_with(
+            Method::POST,
+            "/user/logout",
+            Some(json!({"scope": "others"})),
+            &[("cookie", &a)],
+        )
+        .await;
+    assert_eq!(res.code(), 200);
+    assert!(res.headers.get("set-cookie").is_none(), "the current cookie stays");
+    assert!(!works(&app, ("authorization", &bearer(&oauth))).await);
+    assert_eq!(
+        refresh(&app, oauth["refresh_token"].as_str().unwrap()).await.body["error"],
+        "invalid_grant"
+    );
+    assert!(works(&app, ("cookie", &a)).await);
+    // All.
+    let c = logged_in(&app, &user).await;
+    let res = app
+        .request_with(
+            Method::POST,
+            "/user/sessions/revoke",
+            Some(json!({"scope": "all"})),
+            &[("cookie", &c)],
+        )
+        .await;
+    assert_eq!(res.code(), 200);
+    assert!(!works(&app, ("cookie", &a)).await && !works(&app, ("cookie", &c)).await);
+}
+
+async fn another_users_session_cannot_be_revoked_or_used(app: TestApp) {
+    let alice = registered(&app).await;
+    let bob = registered(&app).await;
+    let a = logged_in(&app, &alice).await;
+    let b = logged_in(&app, &bob).await;
+    let b_id = b.split('.').nth(1).unwrap();
+    let res = app
+        .request_with(
+            Method::POST,
+            "/user/sessions/revoke",
+            Some(json!({"sessionId": b_id})),
+            &[("cookie", &a)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    assert!(works(&app, ("cookie", &b)).await);
+    // Bob's session id under Alice's user id, with Alice's secret: refused.
+    let a_secret = a.rsplit('.').next().unwrap();
+    let mixed = format!("roster_session={}.{}.{}", alice.id, b_id, a_secret);
+    assert!(!works(&app, ("cookie", &mixed)).await);
+    let b_forged = format!("roster_session={}.{}.{}", bob.id, b_id, a_secret);
+    assert!(!works(&app, ("cookie", &b_forged)).await);
+}
+
+async fn without_credentials_authenticated_routes_are_403(app: TestApp) {
+    for (method, path) in [
+        (Method::GET, "/user/get_token"),
+        (Method::POST, "/user/logout"),
+        (Method::GET, "/user/sessions"),
+        (Method::POST, "/user/change_password"),
+        (Method::POST, "/user/delete_account"),
+    ] {
+        let res = app.request_with(method.clone(), path, Some(json!({})), &[]).await;
+        assert_eq!(
+            (res.status, res.code()),
+            (StatusCode::FORBIDDEN, 403),
+            "{method} {path}"
+        );
+    }
+}
+
+// ----- password flows -----------------------------------------------------------------
+
+async fn a_password_change_revokes_every_other_session_at_once(app: TestApp) {
+    let user = registered(&app).await;
+    let current = logged_in(&app, &user).await;
+    let other = logged_in(&app, &user).await;
+    let oauth = oauth_login(&app, &user).await;
+    let wrong = app
+        .request_with(
+            Method::POST,
+            "/user/change_password",
+            Some(json!({"oldPassword": "Wr0ngPass", "newPassword": "N3wPassword"})),
+            &[("cookie", &current)],
+        )
+        .await;
+    assert_eq!(wrong.code(), 1000);
+    let bad = app
+        .request_with(
+            Method::POST,
+            "/user/change_password",
+            Some(json!({"oldPassword": PASSWORD, "newPassword": "new pass"})),
+            &[("cookie", &current)],
+        )
+        .await;
+    assert_eq!(bad.body["field"], "newPassword");
+    let res = app
+        .request_with(
+            Method::POST,
+            "/user/change_password",
+            Some(json!({"oldPassword": PASSWORD, "newPassword": "N3wPassword"})),
+            &[("cookie", &current)],
+        )
+        .await;
+    assert_eq!(res.code(), 200, "{}", res.body);
+    assert!(works(&app, ("cookie", &current)).await);
+    assert!(!works(&app, ("cookie", &other)).await);
+    assert!(!works(&app, ("authorization", &bearer(&oauth))).await);
+    assert_eq!(
+        refresh(&app, oauth["refresh_token"].as_str().unwrap()).await.body["error"],
+        "invalid_grant"
+    );
+    assert_eq!(login(&app, &user, PASSWORD).await.code(), 1000);
+    assert_eq!(login(&app, &user, "N3wPassword").await.code(), 200);
+}
+
+async fn a_password_reset_revokes_every_session(app: TestApp) {
+    let user = registered(&app).await;
+    let cookie = logged_in(&app, &user).await;
+    let oauth = oauth_login(&app, &user).await;
+    let token = token_for(&app, &user.national, &user.e164, "reset").await;
+    let res = app
+        .post(
+            "/user/reset_password",
+            json!({"password": "R3setPass", "verification_token": token}),
+        )
+        .await;
+    assert_eq!(res.code(), 200, "{}", res.body);
+    assert!(!works(&app, ("cookie", &cookie)).await);
+    assert!(!works(&app, ("authorization", &bearer(&oauth))).await);
+    assert_eq!(
+        refresh(&app, oauth["refresh_token"].as_str().unwrap()).await.body["error"],
+        "invalid_grant"
+    );
+    assert_eq!(login(&app, &user, "R3setPass").await.code(), 200);
+    let again = app
+        .post(
+            "/user/reset_password",
+            json!({"password": "Other1Pass", "verification_token": token}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND, "the token was single use");
+}
+
+// ----- account deletion ---------------------------------------------------------------
+
+async fn deleting_an_account_needs_a_delete_code_and_frees_the_phone(app: TestApp) {
+    let user = registered(&app).await;
+    let cookie = logged_in(&app, &user).await;
+    let oauth = oauth_login(&app, &user).await;
+    app.clock.advance_secs(61);
+    assert_eq!(
+        app.post(
+            "/user/send_code",
+            json!({"region": 86, "phone": user.national, "purpose": "login"})
+        )
+        .await
+        .code(),
+        200
+    );
+    let login_code = app.last_code(&user.e164).await;
+    let res = app
+        .request_with(
+            Method::POST,
+            "/user/delete_account",
+            Some(json!({"code": login_code})),
+            &[("cookie", &cookie)],
+        )
+        .await;
+    assert_eq!(res.code(), 2000, "a login code does not delete");
+    app.clock.advance_secs(61);
+    assert_eq!(
+        app.post(
+            "/user/send_code",
+            json!({"region": 86, "phone": user.national, "purpose": "delete"})
+        )
+        .await
+        .code(),
+        200
+    );
+    let code = app.last_code(&user.e164).await;
+    let res = app
+        .request_with(
+            Method::POST,
+            "/user/delete_account",
+            Some(json!({"code": code})),
+            &[("cookie", &cookie)],
+        )
+        .await;
+    assert_eq!(res.code(), 200, "{}", res.body);
+    assert!(set_cookie(&res).contains("Max-Age=0"));
+    assert!(!works(&app, ("cookie", &cookie)).await);
+    assert!(!works(&app, ("authorization", &bearer(&oauth))).await);
+    assert_eq!(
+        refresh(&app, oauth["refresh_token"].as_str().unwrap()).await.body["error"],
+        "invalid_grant"
+    );
+    assert_eq!(login(&app, &user, PASSWORD).await.code(), 1000);
+    assert_eq!(
+        app.post("/user/check_phone_available", phone_body(&user.national))
+            .await
+            .body["result"],
+        true
+    );
+    // Nothing of the old user remains under its id.
+    let rest = app
+        .state
+        .store
+        .query(Query::partition(format!("USER#{}", user.id)))
+        .await
+        .unwrap();
+    assert!(rest.items.is_empty(), "{:?}", rest.items);
+    // The number registers again, as a new user.
+    let token = token_for(&app, &user.national, &user.e164, "register").await;
+    let res = app
+        .post(
+            "/user/register",
+            json!({"nickname": "New", "password": PASSWORD, "verification_token": token}),
+        )
+        .await;
+    assert_eq!(res.code(), 200);
+    assert_ne!(res.body["result"]["id"], user.id.as_str());
+}
+
+on_every_store!(
+    a_person_signs_up_logs_in_with_a_secure_cookie_and_logs_out,
+    sign_up_input_is_validated_naming_the_field,
+    a_verification_token_registers_once_and_a_phone_only_once,
+    twenty_simultaneous_registrations_with_one_token_create_one_user,
+    an_unknown_phone_and_a_wrong_password_get_the_same_answer,
+    five_failures_start_an_exponential_backoff_for_known_and_unknown_phones,
+    the_backoff_is_capped_at_fifteen_minutes,
+    an_sms_login_creates_the_account_on_first_use,
+    a_code_for_another_purpose_does_not_log_in,
+    test_numbers_log_in_with_their_fixed_code_and_get_no_sms,
+    the_im_token_verifies_with_the_published_jwks_alone,
+    forged_tampered_expired_and_none_tokens_are_refused_before_any_store_read,
+    an_access_token_refreshes_and_a_reused_refresh_token_revokes_its_family,
+    oauth_errors_follow_rfc_6749,
+    twenty_simultaneous_refreshes_yield_at_most_one_working_pair,
+    sessions_are_listed_and_revoked_one_others_or_all,
+    another_users_session_cannot_be_revoked_or_used,
+    without_credentials_authenticated_routes_are_403,
+    a_password_change_revokes_every_other_session_at_once,
+    a_password_reset_revokes_every_session,
+    deleting_an_account_needs_a_delete_code_and_frees_the_phone,
+);
