@@ -75,8 +75,28 @@ impl Credential {
         if !self.accepts(items[0].as_ref()) {
             return Err(AppError::Unauthorized);
         }
-        items.remove(0);
+        if let Some(session) = items.remove(0) {
+            self.touch(state, &session).await;
+        }
         Ok(items)
+    }
+}
+
+impl Credential {
+    /// Keeps "last used" roughly current: at most one extra write per session per hour.
+    async fn touch(&self, state: &AppState, session: &Item) {
+        let now = state.clock.now_millis();
+        if now - session.n("lastUsedAt").unwrap_or(0) < 3_600_000 {
+            return;
+        }
+        let updates = vec![crate::ports::Update::set("lastUsedAt", Attr::N(now))];
+        if let Err(e) = state
+            .store
+            .update(&self.session_key(), updates, Some(self.condition()))
+            .await
+        {
+            tracing::debug!(error = %e, "last-used not updated");
+        }
     }
 }
 
