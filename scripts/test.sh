@@ -58,6 +58,12 @@ trap 'exit 143' TERM
 
 install_test_tools
 
+# The SAM template must lint clean (cfn-lint exits non-zero on errors and warnings).
+if ((${#CUSTOM_CMD[@]} == 0)); then
+  step "cfn-lint template.yaml"
+  "$TOOLS_DIR/venv/bin/cfn-lint" template.yaml || die "cfn-lint found problems in template.yaml"
+fi
+
 DYNAMODB_PORT=$(pick_port)
 MOTO_PORT=$(pick_port "$DYNAMODB_PORT")
 step "starting emulators (logs: $LOG_DIR)"
