@@ -1,0 +1,100 @@
+"""Cold start of each Lambda binary: time from process start to its first response,
+and peak memory (VmHWM), over several runs against a local runtime-API stand-in.
+
+Usage: python3 scripts/bench/cold_start.py [--runs N] [--bin-dir target/release]
+The binaries run with the production settings (DynamoDB, SNS, S3, secrets given), so
+start-up does what it does on AWS; the sample event needs no AWS call to answer.
+Prints figures; asserts nothing.
+"""
+import argparse
+import base64
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from runtime_api import RuntimeApi  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+# A function and an event it answers without touching AWS.
+SAMPLES = {"codes": "events/codes/regionlist.json", "account": "events/account/jwks.json"}
+
+
+def peak_rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return -1
+
+
+def one_run(binary, event, env):
+    api = RuntimeApi(event)
+    env = dict(env, AWS_LAMBDA_RUNTIME_API=api.address)
+    started = time.perf_counter()
+    proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        if not api.answered.wait(30):
+            raise RuntimeError(f"{binary} did not answer within 30 s")
+        elapsed_ms = (api.answered_at - started) * 1000
+        peak = peak_rss_kib(proc.pid)
+        path, body = api.response
+        if "/response" not in path:
+            raise RuntimeError(f"{binary} reported an error: {body[:300]!r}")
+        status = json.loads(body).get("statusCode")
+        if status != 200:
+            raise RuntimeError(f"{binary} answered {status}: {body[:300]!r}")
+        return elapsed_ms, peak
+    finally:
+        proc.kill()
+        proc.wait()
+        api.close()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=15)
+    ap.add_argument("--bin-dir", default=os.path.join(ROOT, "target", "release"))
+    args = ap.parse_args()
+    key = base64.b64encode(os.urandom(32)).decode()
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "AWS_LAMBDA_FUNCTION_NAME": "bench",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_LOG_GROUP_NAME": "bench",
+        "AWS_LAMBDA_LOG_STREAM_NAME": "bench",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "ROSTER_STORE": "dynamodb",
+        "ROSTER_TABLE": "roster-bench",
+        "ROSTER_SMS": "sns",
+        "ROSTER_UPLOADS": "s3",
+        "ROSTER_BUCKET": "roster-bench",
+        "ROSTER_CODE_SECRET": key,
+        "ROSTER_SIGNING_KEY": key,
+        "ROSTER_PRODUCTION": "true",
+    }
+    print(f"{'function':10} {'runs':>4} {'median ms':>10} {'min ms':>8} {'max ms':>8} {'stdev ms':>9} {'peak RSS MiB':>13}")
+    for name, event_path in SAMPLES.items():
+        binary = os.path.join(args.bin_dir, name)
+        if not os.path.exists(binary):
+            sys.exit(f"{binary} is missing: cargo build --release -p {name}")
+        event = open(os.path.join(ROOT, event_path), "rb").read()
+        times, peaks = [], []
+        for _ in range(args.runs):
+            ms, kib = one_run(binary, event, env)
+            times.append(ms)
+            peaks.append(kib)
+        print(
+            f"{name:10} {args.runs:>4} {statistics.median(times):>10.2f} {min(times):>8.2f} {max(times):>8.2f} "
+            f"{statistics.pstdev(times):>9.2f} {statistics.median(peaks) / 1024:>13.1f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
