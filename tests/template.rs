@@ -33,8 +33,14 @@ fn template_routes() -> BTreeSet<(String, String, String)> {
             continue;
         }
         let code_uri = res["Properties"]["CodeUri"].as_str().unwrap();
-        let group = code_uri.strip_prefix("functions/").expect("CodeUri is functions/<group>").to_string();
-        assert!(root().join(code_uri).join("Cargo.toml").exists(), "{code_uri} is not a function crate");
+        let group = code_uri
+            .strip_prefix("functions/")
+            .expect("CodeUri is functions/<group>")
+            .to_string();
+        assert!(
+            root().join(code_uri).join("Cargo.toml").exists(),
+            "{code_uri} is not a function crate"
+        );
         assert_eq!(res["Metadata"]["BuildMethod"], "rust-cargolambda", "{group}");
         for (_, event) in res["Properties"]["Events"].as_mapping().unwrap() {
             assert_eq!(event["Type"], "HttpApi");
@@ -57,9 +63,13 @@ async fn router_routes() -> BTreeSet<(String, String, String)> {
         let paths: Vec<&str> = group_routes.iter().map(|(p, _)| *p).collect();
         let router = roster::app::serve(group_routes, app.state.clone());
         for path in paths {
-            let concrete = path.replace('{', "").replace('}', "");
+            let concrete = path.replace(['{', '}'], "");
             for method in METHODS {
-                let req = Request::builder().method(method.clone()).uri(&concrete).body(axum::body::Body::empty()).unwrap();
+                let req = Request::builder()
+                    .method(method.clone())
+                    .uri(&concrete)
+                    .body(axum::body::Body::empty())
+                    .unwrap();
                 let res = router.clone().oneshot(req).await.unwrap();
                 let status = res.status();
                 let body = res.into_body().collect().await.unwrap().to_bytes();
@@ -90,6 +100,9 @@ fn every_function_crate_is_deployed() {
     let deployed: BTreeSet<String> = template_routes().into_iter().map(|(g, _, _)| g).collect();
     for entry in std::fs::read_dir(root().join("functions")).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().to_string();
-        assert!(deployed.contains(&name), "functions/{name} has no function in template.yaml");
+        assert!(
+            deployed.contains(&name),
+            "functions/{name} has no function in template.yaml"
+        );
     }
 }

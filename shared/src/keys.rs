@@ -11,6 +11,14 @@
 //! | global SMS count      | `GLOBAL`            | `SMS#D#<day>`           | window end      |
 //! | verification token    | `VTOKEN#<sha256>`   | `VTOKEN`                | token TTL       |
 //! | captcha               | `CAPTCHA#<sha256>`  | `CAPTCHA`               | captcha TTL     |
+//! | login failures + lock | `PHONE#<e164>`      | `LOGINFAIL`             | a day           |
+//! | user profile          | `USER#<id>`         | `PROFILE`               | —               |
+//! | session               | `USER#<id>`         | `SESSION#<sid>`         | idle lifetime   |
+//!
+//! The phone owner marker holds the user id and the password hash, so a login reads one
+//! item; it is written with `attribute_not_exists` in the same transaction as the
+//! profile, which makes a phone number unique. The sparse `inverted` index (`ipk`/`isk`)
+//! is reserved for reverse relations (fans, who blocked me); no item kind above uses it.
 //!
 //! Windows are counted in fixed buckets (hour or day number since the epoch), so a new
 //! window is a new item and expired counters never need resetting.
@@ -57,15 +65,6 @@ pub fn verification_token(digest: &str) -> Key {
 pub fn captcha(digest: &str) -> Key {
     Key::new(format!("CAPTCHA#{digest}"), "CAPTCHA")
 }
-
-// Accounts.
-//
-// | item                  | pk                  | sk                      | expiry          |
-// |-----------------------|---------------------|-------------------------|-----------------|
-// | profile               | `USER#<id>`         | `PROFILE`               | —               |
-// | session               | `USER#<id>`         | `SESSION#<sid>`         | idle lifetime   |
-// | phone owner marker    | `PHONE#<e164>`      | `OWNER` (userId, password hash) | —       |
-// | login failures        | `PHONE#<e164>`      | `LOGINFAIL`             | a day           |
 
 pub const SESSION_PREFIX: &str = "SESSION#";
 

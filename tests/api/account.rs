@@ -11,7 +11,7 @@ use roster::ports::{Condition, Item, Key, Page, Query, Store, StoreError, TxOp, 
 use serde_json::{json, Value};
 
 use crate::on_every_store;
-use crate::support::{new_phone, phone_body, TestApp, TestResponse};
+use crate::support::{concurrently, json_post, new_phone, phone_body, TestApp, TestResponse};
 
 const PASSWORD: &str = "P@ssw0rd";
 
@@ -239,22 +239,13 @@ async fn a_verification_token_registers_once_and_a_phone_only_once(app: TestApp)
 
 async fn twenty_simultaneous_registrations_with_one_token_create_one_user(app: TestApp) {
     let (_, _, token) = verified(&app, None).await;
-    let tasks: Vec<_> = (0..20)
-        .map(|i| {
-            let router = app.router.clone();
-            let body = json!({"nickname": format!("racer{i}"), "password": PASSWORD, "verification_token": token});
-            tokio::spawn(async move {
-                let req = axum::http::Request::post("/user/register")
-                    .header("content-type", "application/json")
-                    .body(axum::body::Body::from(body.to_string()))
-                    .unwrap();
-                crate::support::call(router, req).await
-            })
-        })
-        .collect();
+    let bodies = concurrently(&app.router, 20, |i| {
+        let body = json!({"nickname": format!("racer{i}"), "password": PASSWORD, "verification_token": token});
+        json_post("/user/register", &body)
+    })
+    .await;
     let mut ids = HashSet::new();
-    for t in tasks {
-        let body = t.await.unwrap();
+    for body in bodies {
         if body["code"] == 200 {
             ids.insert(body["result"]["id"].as_str().unwrap().to_string());
         } else {
@@ -647,24 +638,17 @@ async fn twenty_simultaneous_refreshes_yield_at_most_one_working_pair(app: TestA
     let user = registered(&app).await;
     let first = oauth_login(&app, &user).await;
     let token = first["refresh_token"].as_str().unwrap().to_string();
-    let tasks: Vec<_> = (0..20)
-        .map(|_| {
-            let router = app.router.clone();
-            let body =
-                serde_urlencoded::to_string([("grant_type", "refresh_token"), ("refresh_token", token.as_str())])
-                    .unwrap();
-            tokio::spawn(async move {
-                let req = axum::http::Request::post("/oauth/token")
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .body(axum::body::Body::from(body))
-                    .unwrap();
-                crate::support::call(router, req).await
-            })
-        })
-        .collect();
+    let form =
+        serde_urlencoded::to_string([("grant_type", "refresh_token"), ("refresh_token", token.as_str())]).unwrap();
+    let bodies = concurrently(&app.router, 20, |_| {
+        axum::http::Request::post("/oauth/token")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(axum::body::Body::from(form.clone()))
+            .unwrap()
+    })
+    .await;
     let mut pairs = vec![];
-    for t in tasks {
-        let body = t.await.unwrap();
+    for body in bodies {
         if body["access_token"].is_string() {
             pairs.push(body);
         } else {

@@ -6,10 +6,10 @@ use axum::http::StatusCode;
 use base64::Engine;
 use roster::domain::{CodePurpose, PhoneNumber};
 use roster::ports::Item;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::on_every_store;
-use crate::support::{new_phone, phone_body, TestApp};
+use crate::support::{concurrently, json_post, new_phone, phone_body, TestApp};
 
 async fn send(app: &TestApp, national: &str) -> i64 {
     app.post("/user/send_code", phone_body(national)).await.code()
@@ -143,28 +143,16 @@ async fn concurrent_wrong_guesses_cannot_exceed_the_try_limit(app: TestApp) {
     let (national, e164) = new_phone();
     send(&app, &national).await;
     let code = app.last_code(&e164).await;
-    let guesses: Vec<_> = (0..20)
-        .map(|i| {
-            let guess = format!("{:06}", (code.parse::<u32>().unwrap() + 1 + i) % 1_000_000);
-            let body = json!({"region": 86, "phone": national, "code": guess});
-            let router = app.router.clone();
-            let app_req = async move {
-                let req = axum::http::Request::post("/user/verify_code")
-                    .header("content-type", "application/json")
-                    .body(axum::body::Body::from(body.to_string()))
-                    .unwrap();
-                crate::support::call(router, req).await
-            };
-            tokio::spawn(app_req)
-        })
-        .collect();
-    let mut wrong = 0;
-    for g in guesses {
-        let body = g.await.unwrap();
-        if body["code"] == 1000 {
-            wrong += 1;
-        }
-    }
+    let start: u32 = code.parse().unwrap();
+    let bodies = concurrently(&app.router, 20, |i| {
+        let guess = format!("{:06}", (start + 1 + i as u32) % 1_000_000);
+        json_post(
+            "/user/verify_code",
+            &json!({"region": 86, "phone": national, "code": guess}),
+        )
+    })
+    .await;
+    let wrong = bodies.iter().filter(|b| b["code"] == 1000).count();
     assert_eq!(wrong, 5, "only five guesses may be compared");
     assert_eq!(verify(&app, &national, &code).await.code(), 2000);
 }
@@ -396,24 +384,11 @@ async fn the_service_stops_at_its_global_daily_cap(app: TestApp) {
 
 async fn twenty_simultaneous_sends_to_one_phone_send_exactly_one_sms(app: TestApp) {
     let (national, e164) = new_phone();
-    let tasks: Vec<_> = (0..20)
-        .map(|_| {
-            let router = app.router.clone();
-            let body = phone_body(&national);
-            tokio::spawn(async move {
-                let req = axum::http::Request::post("/user/send_code")
-                    .header("content-type", "application/json")
-                    .body(axum::body::Body::from(body.to_string()))
-                    .unwrap();
-                crate::support::call(router, req).await
-            })
-        })
-        .collect();
-    let mut codes: Vec<i64> = vec![];
-    for t in tasks {
-        let body: Value = t.await.unwrap();
-        codes.push(body["code"].as_i64().unwrap());
-    }
+    let bodies = concurrently(&app.router, 20, |_| {
+        json_post("/user/send_code", &phone_body(&national))
+    })
+    .await;
+    let codes: Vec<i64> = bodies.iter().map(|b| b["code"].as_i64().unwrap()).collect();
     assert_eq!(codes.iter().filter(|c| **c == 200).count(), 1, "{codes:?}");
     assert!(codes.iter().all(|c| *c == 200 || *c == 5000), "{codes:?}");
     assert_eq!(app.sms_to(&e164).await.len(), 1);
@@ -424,26 +399,14 @@ async fn simultaneous_verifies_of_one_code_yield_one_token(app: TestApp) {
     send(&app, &national).await;
     let code = app.last_code(&e164).await;
     // As many racers as the try limit lets compare the code.
-    let tasks: Vec<_> = (0..5)
-        .map(|_| {
-            let router = app.router.clone();
-            let body = json!({"region": 86, "phone": national, "code": code});
-            tokio::spawn(async move {
-                let req = axum::http::Request::post("/user/verify_code")
-                    .header("content-type", "application/json")
-                    .body(axum::body::Body::from(body.to_string()))
-                    .unwrap();
-                crate::support::call(router, req).await
-            })
-        })
-        .collect();
+    let body = json!({"region": 86, "phone": national, "code": code});
     let mut tokens = HashSet::new();
-    for t in tasks {
-        let body = t.await.unwrap();
-        if let Some(tok) = body["result"]["verification_token"].as_str() {
-            tokens.insert(tok.to_string());
-        } else {
-            assert_eq!(body["code"], 2000, "{body}");
+    for body in concurrently(&app.router, 5, |_| json_post("/user/verify_code", &body)).await {
+        match body["result"]["verification_token"].as_str() {
+            Some(tok) => {
+                tokens.insert(tok.to_string());
+            }
+            None => assert_eq!(body["code"], 2000, "{body}"),
         }
     }
     assert_eq!(tokens.len(), 1);

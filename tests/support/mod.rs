@@ -316,6 +316,23 @@ fn collect_sms(v: &Value, e164: &str, out: &mut Vec<String>) {
 
 pub mod moto;
 
+/// Sends `n` requests at once (the i-th built by `make(i)`); their JSON bodies, in order.
+pub async fn concurrently(router: &Router, n: usize, make: impl Fn(usize) -> Request<Body>) -> Vec<Value> {
+    let tasks: Vec<_> = (0..n).map(|i| tokio::spawn(call(router.clone(), make(i)))).collect();
+    let mut bodies = Vec::with_capacity(n);
+    for t in tasks {
+        bodies.push(t.await.expect("request task"));
+    }
+    bodies
+}
+
+pub fn json_post(path: &str, body: &Value) -> Request<Body> {
+    Request::post(path)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
 /// One request through a router (for concurrent tasks): the JSON body of the answer.
 pub async fn call(router: Router, mut req: Request<Body>) -> Value {
     req.extensions_mut()

@@ -60,6 +60,19 @@ async fn transact_chunked(state: &AppState, head: Vec<TxOp>, tail: Vec<TxOp>) ->
     Ok(())
 }
 
+/// Deletions of every session of `user` but `keep`.
+async fn session_deletes(state: &AppState, user: &UserId, keep: Option<&Key>) -> Result<Vec<TxOp>, AppError> {
+    Ok(all_sessions(state, user)
+        .await?
+        .into_iter()
+        .filter(|s| Some(&s.key) != keep)
+        .map(|s| TxOp::Delete {
+            key: s.key,
+            condition: None,
+        })
+        .collect())
+}
+
 // ----- sign-up ------------------------------------------------------------------------
 
 pub async fn register(
@@ -532,15 +545,7 @@ pub async fn change_password(
     }
     let new_hash = passwords::hash(new, state.random.as_ref()).await?;
     let current = cred.session_key();
-    let others = all_sessions(state, &cred.user)
-        .await?
-        .into_iter()
-        .filter(|s| s.key != current)
-        .map(|s| TxOp::Delete {
-            key: s.key,
-            condition: None,
-        })
-        .collect();
+    let others = session_deletes(state, &cred.user, Some(&current)).await?;
     let head = vec![
         cred.check_op(),
         TxOp::Update {
@@ -574,14 +579,7 @@ pub async fn reset_password(state: &AppState, password: &Password, token: &str) 
         .ok_or_else(|| AppError::NotFound("no account has this phone number".into()))?;
     let user = user_of(&owner)?;
     let hash = passwords::hash(password, state.random.as_ref()).await?;
-    let sessions = all_sessions(state, &user)
-        .await?
-        .into_iter()
-        .map(|s| TxOp::Delete {
-            key: s.key,
-            condition: None,
-        })
-        .collect();
+    let sessions = session_deletes(state, &user, None).await?;
     let head = vec![
         TxOp::Delete {
             key: verified.key,
@@ -612,15 +610,7 @@ pub async fn delete_account(state: &AppState, cred: &Credential, code: &Presente
     let phone = profile_phone(state, cred).await?;
     let matched = check_code(state, &phone, CodePurpose::Delete, code).await?;
     let current = cred.session_key();
-    let others = all_sessions(state, &cred.user)
-        .await?
-        .into_iter()
-        .filter(|s| s.key != current)
-        .map(|s| TxOp::Delete {
-            key: s.key,
-            condition: None,
-        })
-        .collect();
+    let others = session_deletes(state, &cred.user, Some(&current)).await?;
     let head = vec![
         matched.consume(),
         TxOp::Delete {

@@ -41,6 +41,18 @@ fn backend<E: std::error::Error>(e: E) -> StoreError {
     StoreError::Backend(msg)
 }
 
+/// A single-item conditional write's error: the condition failed, or the backend did.
+fn write_error<E, R>(err: aws_sdk_dynamodb::error::SdkError<E, R>) -> StoreError
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match err.as_service_error().and_then(|e| e.code()) {
+        Some("ConditionalCheckFailedException") => StoreError::ConditionFailed,
+        _ => backend(err),
+    }
+}
+
 fn s(v: &str) -> AttributeValue {
     AttributeValue::S(v.to_string())
 }
@@ -364,14 +376,7 @@ impl Store for DynamoStore {
             .await;
         match res {
             Ok(_) => Ok(()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::ConditionFailed)
-            }
-            Err(err) => Err(backend(err)),
+            Err(err) => Err(write_error(err)),
         }
     }
 
@@ -397,14 +402,7 @@ impl Store for DynamoStore {
                 out.attributes()
                     .ok_or_else(|| StoreError::Backend("update returned no item".into()))?,
             ),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::ConditionFailed)
-            }
-            Err(err) => Err(backend(err)),
+            Err(err) => Err(write_error(err)),
         }
     }
 
@@ -424,14 +422,7 @@ impl Store for DynamoStore {
             .await;
         match res {
             Ok(out) => out.attributes().map(from_map).transpose(),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::ConditionFailed)
-            }
-            Err(err) => Err(backend(err)),
+            Err(err) => Err(write_error(err)),
         }
     }
 

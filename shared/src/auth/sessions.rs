@@ -9,7 +9,7 @@ use crate::app::AppState;
 use crate::crypto::digest;
 use crate::domain::{Device, UserId};
 use crate::keys;
-use crate::ports::{Item, Key, Query};
+use crate::ports::{Item, Query};
 
 pub const COOKIE_NAME: &str = "roster_session";
 /// How many replaced refresh tokens a family remembers, to recognise reuse.
@@ -132,8 +132,4 @@ pub async fn all_sessions(state: &AppState, user: &UserId) -> Result<Vec<Item>, 
             return Ok(items);
         }
     }
-}
-
-pub fn session_key_of(item: &Item) -> Key {
-    item.key.clone()
 }
