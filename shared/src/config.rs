@@ -310,10 +310,17 @@ fn parse_regions(raw: &str) -> Result<RegionAllowList, ConfigError> {
         return Ok(RegionAllowList::All);
     }
     let mut set = BTreeSet::new();
+    // Checked against the compiled-in region table, not the phone-number metadata: loading
+    // that costs tens of milliseconds that a cold start should not pay before a request.
+    let known: BTreeSet<&str> = crate::codes::regions::all().iter().map(|r| r.region.as_str()).collect();
     for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let code = crate::domain::CallingCode::parse("ROSTER_SMS_REGIONS", part)
-            .map_err(|e| err("ROSTER_SMS_REGIONS", format!("holds {part:?}: {}", e.message)))?;
-        set.insert(code.value());
+        let digits = part.trim_start_matches('+');
+        let code: u16 = digits
+            .parse()
+            .ok()
+            .filter(|_| known.contains(digits))
+            .ok_or_else(|| err("ROSTER_SMS_REGIONS", format!("holds {part:?}, which is not a country calling code")))?;
+        set.insert(code);
     }
     Ok(RegionAllowList::Only(set))
 }
