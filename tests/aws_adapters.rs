@@ -137,6 +137,12 @@ async fn a_local_presigned_put_stores_the_file_and_only_for_its_key_type_and_tim
         StatusCode::FORBIDDEN,
         "expired"
     );
+    let unsigned = up.url.split('?').next().unwrap().to_string();
+    assert_eq!(
+        put(&app, &unsigned, "image/png", b"x").await,
+        StatusCode::BAD_REQUEST,
+        "no signature at all"
+    );
     let escape = up.url.replace("avatars/u1/face.png", "..%2F..%2Fescape");
     assert_eq!(put(&app, &escape, "image/png", b"x").await, StatusCode::FORBIDDEN);
 }

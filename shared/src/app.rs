@@ -8,11 +8,8 @@ use axum::routing::MethodRouter;
 use axum::Router;
 use base64::Engine;
 
-use crate::adapters::dynamodb_store::DynamoStore;
 use crate::adapters::local_outbox::LocalOutbox;
 use crate::adapters::local_uploads::LocalUploads;
-use crate::adapters::s3_uploads::S3Uploads;
-use crate::adapters::sns_sender::SnsSender;
 use crate::adapters::sqlite_store::SqliteStore;
 use crate::config::{Config, ConfigError, SmsSetting, StoreSetting, UploadSetting};
 use crate::crypto::HmacKey;
@@ -139,34 +136,14 @@ impl AppState {
                 message: m,
             })
         })?;
-        let sdk = if needs_aws {
-            Some(aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await)
-        } else {
-            None
-        };
-        let sdk_ref = || {
-            sdk.as_ref().ok_or_else(|| {
-                StartError::Config(ConfigError {
-                    var: "AWS",
-                    message: "configuration missing".into(),
-                })
-            })
-        };
-
         let store: Arc<dyn Store> = match &config.store {
             StoreSetting::Sqlite => Arc::new(SqliteStore::open(&config.data_dir.join("roster.db"), clock.clone())?),
-            StoreSetting::DynamoDb { table } => Arc::new(DynamoStore::new(
-                aws_sdk_dynamodb::Client::new(sdk_ref()?),
-                table.clone(),
-                clock.clone(),
-            )),
+            StoreSetting::DynamoDb { table } => aws::dynamodb(table, clock.clone()).await?,
         };
         let outbox = Arc::new(LocalOutbox::new(&config.data_dir, clock.clone()));
         let sms: Arc<dyn MessageSender> = match &config.sms {
             SmsSetting::Outbox => outbox.clone(),
-            SmsSetting::Sns { sender_id } => {
-                Arc::new(SnsSender::new(aws_sdk_sns::Client::new(sdk_ref()?), sender_id.clone()))
-            }
+            SmsSetting::Sns { sender_id } => aws::sns(sender_id.clone()).await,
         };
         let local_uploads = Arc::new(LocalUploads::new(
             &config.data_dir,
@@ -176,12 +153,7 @@ impl AppState {
         ));
         let uploads: Arc<dyn UploadSigner> = match &config.uploads {
             UploadSetting::Local => local_uploads.clone(),
-            UploadSetting::S3 { bucket } => {
-                let s3 = aws_sdk_s3::config::Builder::from(sdk_ref()?)
-                    .force_path_style(std::env::var("ROSTER_S3_PATH_STYLE").is_ok_and(|v| v == "true"))
-                    .build();
-                Arc::new(S3Uploads::new(aws_sdk_s3::Client::from_conf(s3), bucket.clone()))
-            }
+            UploadSetting::S3 { bucket } => aws::s3(bucket).await,
         };
         let local = (!config.production).then(|| LocalAdapters {
             outbox,
@@ -198,6 +170,73 @@ impl AppState {
             tokens: Arc::new(tokens),
             local,
         }))
+    }
+}
+
+/// The AWS adapters, each present only when its feature is built in: a Lambda binary
+/// links just the SDKs its routes use. A missing store is an error; a missing sender or
+/// signer is a stand-in that the function's routes never reach.
+mod aws {
+    use std::sync::Arc;
+
+    #[allow(unused_imports)]
+    use super::{ConfigError, StartError};
+    #[allow(unused_imports)]
+    use crate::adapters::unavailable::NotInThisFunction;
+    use crate::ports::{Clock, MessageSender, Store, UploadSigner};
+
+    /// One SDK configuration per process, loaded on first need (no network I/O).
+    #[cfg(any(feature = "dynamodb", feature = "sns", feature = "s3"))]
+    async fn sdk() -> &'static aws_config::SdkConfig {
+        static SDK: tokio::sync::OnceCell<aws_config::SdkConfig> = tokio::sync::OnceCell::const_new();
+        SDK.get_or_init(|| aws_config::defaults(aws_config::BehaviorVersion::latest()).load())
+            .await
+    }
+
+    #[cfg(feature = "dynamodb")]
+    pub async fn dynamodb(table: &str, clock: Arc<dyn Clock>) -> Result<Arc<dyn Store>, StartError> {
+        let client = aws_sdk_dynamodb::Client::new(sdk().await);
+        Ok(Arc::new(crate::adapters::dynamodb_store::DynamoStore::new(
+            client, table, clock,
+        )))
+    }
+
+    #[cfg(not(feature = "dynamodb"))]
+    pub async fn dynamodb(_table: &str, _clock: Arc<dyn Clock>) -> Result<Arc<dyn Store>, StartError> {
+        Err(StartError::Config(ConfigError {
+            var: "ROSTER_STORE",
+            message: "is dynamodb, but this binary is built without the dynamodb feature".into(),
+        }))
+    }
+
+    #[cfg(feature = "sns")]
+    pub async fn sns(sender_id: Option<String>) -> Arc<dyn MessageSender> {
+        Arc::new(crate::adapters::sns_sender::SnsSender::new(
+            aws_sdk_sns::Client::new(sdk().await),
+            sender_id,
+        ))
+    }
+
+    #[cfg(not(feature = "sns"))]
+    pub async fn sns(_sender_id: Option<String>) -> Arc<dyn MessageSender> {
+        Arc::new(NotInThisFunction)
+    }
+
+    #[cfg(feature = "s3")]
+    pub async fn s3(bucket: &str) -> Arc<dyn UploadSigner> {
+        let conf = aws_sdk_s3::config::Builder::from(sdk().await)
+            // Emulators (moto) serve buckets by path, not by host name.
+            .force_path_style(std::env::var("ROSTER_S3_PATH_STYLE").is_ok_and(|v| v == "true"))
+            .build();
+        Arc::new(crate::adapters::s3_uploads::S3Uploads::new(
+            aws_sdk_s3::Client::from_conf(conf),
+            bucket,
+        ))
+    }
+
+    #[cfg(not(feature = "s3"))]
+    pub async fn s3(_bucket: &str) -> Arc<dyn UploadSigner> {
+        Arc::new(NotInThisFunction)
     }
 }
 

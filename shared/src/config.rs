@@ -315,11 +315,12 @@ fn parse_regions(raw: &str) -> Result<RegionAllowList, ConfigError> {
     let known: BTreeSet<&str> = crate::codes::regions::all().iter().map(|r| r.region.as_str()).collect();
     for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let digits = part.trim_start_matches('+');
-        let code: u16 = digits
-            .parse()
-            .ok()
-            .filter(|_| known.contains(digits))
-            .ok_or_else(|| err("ROSTER_SMS_REGIONS", format!("holds {part:?}, which is not a country calling code")))?;
+        let code: u16 = digits.parse().ok().filter(|_| known.contains(digits)).ok_or_else(|| {
+            err(
+                "ROSTER_SMS_REGIONS",
+                format!("holds {part:?}, which is not a country calling code"),
+            )
+        })?;
         set.insert(code);
     }
     Ok(RegionAllowList::Only(set))

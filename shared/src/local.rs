@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -61,11 +61,13 @@ fn upload_refused(e: LocalUploadError) -> Response {
 async fn upload(
     State(state): State<AppState>,
     Path(key): Path<String>,
-    Query(p): Query<UploadParams>,
+    RawQuery(query): RawQuery,
     headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {
     let uploads = &local(&state)?.uploads;
+    let p: UploadParams = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
+        .map_err(|_| crate::domain::ValidationError::new("query", "must hold expires, contentType and signature"))?;
     let path = match uploads.verify(&key, &p.content_type, p.expires, &p.signature) {
         Ok(path) => path,
         Err(e) => return Ok(upload_refused(e)),

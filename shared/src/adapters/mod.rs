@@ -1,8 +1,12 @@
 //! Adapters: the ports implemented for AWS (DynamoDB, SNS, S3) and for a laptop
 //! (SQLite file, local outbox, local upload folder).
+#[cfg(feature = "dynamodb")]
 pub mod dynamodb_store;
 pub mod local_outbox;
 pub mod local_uploads;
+#[cfg(feature = "s3")]
 pub mod s3_uploads;
+#[cfg(feature = "sns")]
 pub mod sns_sender;
 pub mod sqlite_store;
+pub mod unavailable;
