@@ -100,11 +100,8 @@ impl AppState {
     /// clients resolve credentials on their first call.
     pub async fn from_config(config: Config) -> Result<AppState, StartError> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let needs_aws = matches!(config.store, StoreSetting::DynamoDb { .. })
-            || matches!(config.sms, SmsSetting::Sns { .. })
-            || matches!(config.uploads, UploadSetting::S3 { .. });
-        let needs_dir = !needs_aws
-            || config.store == StoreSetting::Sqlite
+        // A deployed function (every adapter on AWS, secrets given) never touches the disk.
+        let needs_dir = config.store == StoreSetting::Sqlite
             || config.sms == SmsSetting::Outbox
             || config.uploads == UploadSetting::Local
             || config.code_secret.is_none()
