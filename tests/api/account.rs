@@ -29,12 +29,17 @@ async fn verified(app: &TestApp, purpose: Option<&str>) -> (String, String, Stri
     (national, e164, token)
 }
 
-async fn token_for(app: &TestApp, national: &str, e164: &str, purpose: &str) -> String {
+/// Sends a code for `purpose` to the phone (a minute after any earlier one) and reads it.
+async fn code_for(app: &TestApp, national: &str, e164: &str, purpose: &str) -> String {
     app.clock.advance_secs(61);
-    let mut body = phone_body(national);
-    body["purpose"] = json!(purpose);
-    assert_eq!(app.post("/user/send_code", body.clone()).await.code(), 200);
-    body["code"] = json!(app.last_code(e164).await);
+    let body = json!({"region": 86, "phone": national, "purpose": purpose});
+    assert_eq!(app.post("/user/send_code", body).await.code(), 200);
+    app.last_code(e164).await
+}
+
+async fn token_for(app: &TestApp, national: &str, e164: &str, purpose: &str) -> String {
+    let code = code_for(app, national, e164, purpose).await;
+    let body = json!({"region": 86, "phone": national, "purpose": purpose, "code": code});
     let res = app.post("/user/verify_code", body).await;
     res.body["result"]["verification_token"].as_str().unwrap().to_string()
 }
@@ -846,17 +851,7 @@ async fn deleting_an_account_needs_a_delete_code_and_frees_the_phone(app: TestAp
     let user = registered(&app).await;
     let cookie = logged_in(&app, &user).await;
     let oauth = oauth_login(&app, &user).await;
-    app.clock.advance_secs(61);
-    assert_eq!(
-        app.post(
-            "/user/send_code",
-            json!({"region": 86, "phone": user.national, "purpose": "login"})
-        )
-        .await
-        .code(),
-        200
-    );
-    let login_code = app.last_code(&user.e164).await;
+    let login_code = code_for(&app, &user.national, &user.e164, "login").await;
     let res = app
         .request_with(
             Method::POST,
@@ -866,17 +861,7 @@ async fn deleting_an_account_needs_a_delete_code_and_frees_the_phone(app: TestAp
         )
         .await;
     assert_eq!(res.code(), 2000, "a login code does not delete");
-    app.clock.advance_secs(61);
-    assert_eq!(
-        app.post(
-            "/user/send_code",
-            json!({"region": 86, "phone": user.national, "purpose": "delete"})
-        )
-        .await
-        .code(),
-        200
-    );
-    let code = app.last_code(&user.e164).await;
+    let code = code_for(&app, &user.national, &user.e164, "delete").await;
     let res = app
         .request_with(
             Method::POST,

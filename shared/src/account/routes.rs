@@ -89,29 +89,31 @@ async fn login_sms(State(state): State<AppState>, input: Input) -> ApiResult {
     ))
 }
 
-async fn logout(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
-    let scope = service::Scope::parse(input.opt_string("scope")?.as_deref(), input.opt_string("sessionId")?)?;
-    service::revoke(&state, &cred, &scope).await?;
+/// Revokes the scope and, when the caller's own session ends, clears its cookie.
+async fn revoke_and_answer(state: &AppState, cred: &Credential, scope: &service::Scope) -> ApiResult {
+    service::revoke(state, cred, scope).await?;
     let res = ok()?;
-    Ok(if scope.ends_current(&cred) {
+    Ok(if scope.ends_current(cred) {
         with_cookie(res, &clear_cookie())
     } else {
         res
     })
 }
 
+fn scope(input: &Input) -> Result<service::Scope, ValidationError> {
+    service::Scope::parse(input.opt_string("scope")?.as_deref(), input.opt_string("sessionId")?)
+}
+
+async fn logout(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
+    revoke_and_answer(&state, &cred, &scope(&input)?).await
+}
+
 async fn revoke_sessions(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
-    let scope = service::Scope::parse(input.opt_string("scope")?.as_deref(), input.opt_string("sessionId")?)?;
-    if matches!(scope, service::Scope::Current) && input.opt_string("scope")?.is_none() {
+    // Unlike logout, revoking needs an explicit target.
+    if input.opt_string("scope")?.is_none() && input.opt_string("sessionId")?.is_none() {
         return Err(ValidationError::new("sessionId", "name a session, or a scope of current, others or all").into());
     }
-    service::revoke(&state, &cred, &scope).await?;
-    let res = ok()?;
-    Ok(if scope.ends_current(&cred) {
-        with_cookie(res, &clear_cookie())
-    } else {
-        res
-    })
+    revoke_and_answer(&state, &cred, &scope(&input)?).await
 }
 
 async fn sessions(State(state): State<AppState>, cred: Credential) -> ApiResult {
