@@ -10,17 +10,25 @@ import argparse
 import base64
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from runtime_api import RuntimeApi  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-# A function and an event it answers without touching AWS.
-SAMPLES = {"codes": "events/codes/regionlist.json", "account": "events/account/jwks.json"}
+# (label, function, event, settings). The production samples answer without an AWS
+# call; the local one parses a phone number and reads the embedded store, to show what a
+# first request pays for the phone-number metadata.
+SAMPLES = [
+    ("codes", "codes", "events/codes/regionlist.json", "production"),
+    ("account", "account", "events/account/jwks.json", "production"),
+    ("codes:phone", "codes", "events/codes/check_phone_available.json", "local"),
+]
 
 
 def peak_rss_kib(pid):
@@ -79,19 +87,26 @@ def main():
         "ROSTER_SIGNING_KEY": key,
         "ROSTER_PRODUCTION": "true",
     }
-    print(f"{'function':10} {'runs':>4} {'median ms':>10} {'min ms':>8} {'max ms':>8} {'stdev ms':>9} {'peak RSS MiB':>13}")
-    for name, event_path in SAMPLES.items():
+    local_env = {k: v for k, v in env.items() if not k.startswith("ROSTER_")}
+    print(f"{'sample':12} {'runs':>4} {'median ms':>10} {'min ms':>8} {'max ms':>8} {'stdev ms':>9} {'peak RSS MiB':>13}")
+    for label, name, event_path, mode in SAMPLES:
         binary = os.path.join(args.bin_dir, name)
         if not os.path.exists(binary):
             sys.exit(f"{binary} is missing: cargo build --release -p {name}")
         event = open(os.path.join(ROOT, event_path), "rb").read()
         times, peaks = [], []
         for _ in range(args.runs):
-            ms, kib = one_run(binary, event, env)
+            if mode == "local":
+                run_env = dict(local_env, ROSTER_DATA_DIR=tempfile.mkdtemp(prefix="roster-bench-"))
+            else:
+                run_env = env
+            ms, kib = one_run(binary, event, run_env)
+            if mode == "local":
+                shutil.rmtree(run_env["ROSTER_DATA_DIR"], ignore_errors=True)
             times.append(ms)
             peaks.append(kib)
         print(
-            f"{name:10} {args.runs:>4} {statistics.median(times):>10.2f} {min(times):>8.2f} {max(times):>8.2f} "
+            f"{label:12} {args.runs:>4} {statistics.median(times):>10.2f} {min(times):>8.2f} {max(times):>8.2f} "
             f"{statistics.pstdev(times):>9.2f} {statistics.median(peaks) / 1024:>13.1f}"
         )
 
