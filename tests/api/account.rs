@@ -344,6 +344,19 @@ async fn the_backoff_is_capped_at_fifteen_minutes(app: TestApp) {
     assert_eq!(res.headers["retry-after"], "900");
 }
 
+async fn failed_logins_are_forgotten_after_a_day(app: TestApp) {
+    let user = registered(&app).await;
+    for _ in 0..5 {
+        assert_eq!(login(&app, &user, "Wr0ngPass").await.code(), 1000);
+    }
+    assert_eq!(login(&app, &user, PASSWORD).await.status, StatusCode::TOO_MANY_REQUESTS);
+    app.clock.advance_secs(86_400);
+    // A day later the old run no longer counts: one more failure starts a new one.
+    assert_eq!(login(&app, &user, "Wr0ngPass").await.code(), 1000);
+    let res = login(&app, &user, PASSWORD).await;
+    assert_eq!((res.status, res.code()), (StatusCode::OK, 200), "{}", res.body);
+}
+
 // ----- SMS login ----------------------------------------------------------------------
 
 async fn an_sms_login_creates_the_account_on_first_use(app: TestApp) {
@@ -913,6 +926,7 @@ on_every_store!(
     an_unknown_phone_and_a_wrong_password_get_the_same_answer,
     five_failures_start_an_exponential_backoff_for_known_and_unknown_phones,
     the_backoff_is_capped_at_fifteen_minutes,
+    failed_logins_are_forgotten_after_a_day,
     an_sms_login_creates_the_account_on_first_use,
     a_code_for_another_purpose_does_not_log_in,
     test_numbers_log_in_with_their_fixed_code_and_get_no_sms,

@@ -115,6 +115,9 @@ pub async fn register(
 
 // ----- password login -----------------------------------------------------------------
 
+/// How long failed logins are remembered.
+const FAILURE_MEMORY_SECS: i64 = 86_400;
+
 fn backoff_secs(state: &AppState, failures: i64) -> i64 {
     let l = &state.config.limits;
     if failures < l.login_failures_before_backoff {
@@ -143,7 +146,7 @@ pub async fn login_password(
         &fail_key,
         vec![
             Update::set("lockedUntil", Attr::N(now + 10)),
-            Update::SetExpiry(now + 86_400),
+            Update::SetExpiry(now + FAILURE_MEMORY_SECS),
         ],
         Some(Condition::And(vec![
             Condition::AbsentOrLessThan("blockedUntil".into(), now + 1),
@@ -152,7 +155,10 @@ pub async fn login_password(
     );
     let (reserved, owner) = tokio::join!(reserve, state.store.get(&owner_key));
     let failures = match reserved {
-        Ok(item) => item.n("n").unwrap_or(0),
+        // Failures are consecutive within a day; an older run no longer counts, even
+        // while the store still holds its expired record.
+        Ok(item) if item.n("lastFailAt").is_some_and(|t| t > now - FAILURE_MEMORY_SECS) => item.n("n").unwrap_or(0),
+        Ok(_) => 0,
         Err(StoreError::ConditionFailed) => {
             let wait = match state.store.get(&fail_key).await? {
                 Some(item) => {
@@ -180,6 +186,7 @@ pub async fn login_password(
                     &fail_key,
                     vec![
                         Update::set("n", Attr::N(n)),
+                        Update::set("lastFailAt", Attr::N(now)),
                         Update::set("blockedUntil", Attr::N(now + backoff_secs(state, n))),
                         Update::Remove("lockedUntil".into()),
                     ],

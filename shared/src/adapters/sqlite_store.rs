@@ -51,6 +51,13 @@ impl SqliteStore {
              CREATE INDEX IF NOT EXISTS items_inverted ON items (ipk, isk, pk, sk) WHERE ipk IS NOT NULL;",
         )
         .map_err(backend)?;
+        // DynamoDB's TTL deletes expired items eventually; here, whenever a process opens
+        // the file. Reads never depend on it: expired items read as absent either way.
+        conn.execute(
+            "DELETE FROM items WHERE ttl IS NOT NULL AND ttl <= ?1",
+            params![clock.now_secs()],
+        )
+        .map_err(backend)?;
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
             clock,
