@@ -81,6 +81,37 @@ impl SqliteStore {
     }
 }
 
+/// The item a conditional write found under its key (absent, live or expired).
+struct Stored {
+    key: Key,
+    item: Option<Item>,
+}
+
+impl SqliteStore {
+    /// One single-item write: take the write lock, check the condition against the stored
+    /// item, then let `write` act on it, all in one transaction.
+    async fn conditional_write<T: Send + 'static>(
+        &self,
+        key: Key,
+        condition: Option<Condition>,
+        write: impl FnOnce(&rusqlite::Transaction<'_>, Stored) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.run(move |conn, now| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            let item = read(&tx, &key)?;
+            if !check(&condition, item.as_ref(), now) {
+                return Err(StoreError::ConditionFailed);
+            }
+            let out = write(&tx, Stored { key, item })?;
+            tx.commit().map_err(backend)?;
+            Ok(out)
+        })
+        .await
+    }
+}
+
 const COLUMNS: &str = "pk, sk, ipk, isk, ttl, attrs";
 
 fn row_to_item(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Item, StoreError>> {
@@ -167,51 +198,25 @@ impl Store for SqliteStore {
 
     async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {
         validate_item(&item)?;
-        self.run(move |conn, now| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(backend)?;
-            if !check(&condition, read(&tx, &item.key)?.as_ref(), now) {
-                return Err(StoreError::ConditionFailed);
-            }
-            write(&tx, &item)?;
-            tx.commit().map_err(backend)
-        })
-        .await
+        let key = item.key.clone();
+        self.conditional_write(key, condition, move |tx, _| write(tx, &item))
+            .await
     }
 
     async fn update(&self, key: &Key, updates: Vec<Update>, condition: Option<Condition>) -> Result<Item, StoreError> {
         validate_updates(&updates)?;
-        let key = key.clone();
-        self.run(move |conn, now| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(backend)?;
-            let stored = read(&tx, &key)?;
-            if !check(&condition, stored.as_ref(), now) {
-                return Err(StoreError::ConditionFailed);
-            }
-            let item = updated(&key, stored, &updates);
-            write(&tx, &item)?;
-            tx.commit().map_err(backend)?;
+        self.conditional_write(key.clone(), condition, move |tx, stored| {
+            let item = updated(&stored.key, stored.item, &updates);
+            write(tx, &item)?;
             Ok(item)
         })
         .await
     }
 
     async fn delete(&self, key: &Key, condition: Option<Condition>) -> Result<Option<Item>, StoreError> {
-        let key = key.clone();
-        self.run(move |conn, now| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(backend)?;
-            let stored = read(&tx, &key)?;
-            if !check(&condition, stored.as_ref(), now) {
-                return Err(StoreError::ConditionFailed);
-            }
-            remove(&tx, &key)?;
-            tx.commit().map_err(backend)?;
-            Ok(stored)
+        self.conditional_write(key.clone(), condition, |tx, stored| {
+            remove(tx, &stored.key)?;
+            Ok(stored.item)
         })
         .await
     }
