@@ -312,7 +312,7 @@ fn parse_regions(raw: &str) -> Result<RegionAllowList, ConfigError> {
     let mut set = BTreeSet::new();
     // Checked against the compiled-in region table, not the phone-number metadata: loading
     // that costs tens of milliseconds that a cold start should not pay before a request.
-    let known: BTreeSet<&str> = crate::codes::regions::all().iter().map(|r| r.region.as_str()).collect();
+    let known: BTreeSet<&str> = crate::domain::regions::all().iter().map(|r| r.region.as_str()).collect();
     for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let digits = part.trim_start_matches('+');
         let code: u16 = digits.parse().ok().filter(|_| known.contains(digits)).ok_or_else(|| {

@@ -1,6 +1,7 @@
 //! Running one endpoint group on AWS Lambda.
 
-use crate::app::{serve, AppState, Routes};
+use crate::http::{serve, Routes};
+use crate::state::AppState;
 use crate::config::Config;
 use crate::http::observe;
 

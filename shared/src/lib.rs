@@ -1,18 +1,23 @@
 //! Roster: accounts and contacts for instant-messaging apps.
 //!
 //! `domain` holds the types parsed at the edge, `ports` the traits the domain needs,
-//! `adapters` their AWS and local implementations, `http` the shared HTTP layer, and each
-//! endpoint group (`codes`, …) its service and routes.
+//! `adapters` their AWS and local implementations, `store` typed access to the stored
+//! entities, `state` the adapters built once per process, `http` the shared HTTP layer,
+//! `auth` and `verification` the logic several groups share, and each endpoint group
+//! (`codes`, `account`) its routes and services. Groups import the layers below them,
+//! never each other and never the servers (`local`, `lambda`) that list them.
 pub mod account;
 pub mod adapters;
-pub mod app;
 pub mod auth;
 pub mod codes;
 pub mod config;
 pub mod crypto;
 pub mod domain;
+pub mod error;
 pub mod http;
-pub mod keys;
 pub mod lambda;
 pub mod local;
 pub mod ports;
+pub mod state;
+pub mod store;
+pub mod verification;

@@ -12,15 +12,22 @@ use axum::Router;
 use serde::Deserialize;
 
 use crate::adapters::local_uploads::LocalUploadError;
-use crate::app::{all_groups, serve, AppState, Routes};
+use crate::http::{serve, Routes};
+use crate::state::{AppState, LocalAdapters};
 use crate::http::error::json_response;
-use crate::http::{ok_with, ApiResult, AppError};
+use crate::http::{ok_with, ApiResult, Error};
 
 pub fn local_routes() -> Routes {
     vec![
         ("/_local/outbox", get(outbox)),
         ("/_local/uploads/{*key}", get(download).put(upload)),
     ]
+}
+
+/// Every endpoint group, as the local server merges them. The one list of groups: a
+/// Lambda function serves one of them (`functions/<group>`).
+pub fn all_groups() -> Vec<(&'static str, Routes)> {
+    vec![("codes", crate::codes::routes()), ("account", crate::account::routes())]
 }
 
 /// All groups and the local routes, as one router.
@@ -32,11 +39,11 @@ pub fn router(state: AppState) -> Router {
     serve(routes, state)
 }
 
-fn local(state: &AppState) -> Result<&crate::app::LocalAdapters, AppError> {
+fn local(state: &AppState) -> Result<&LocalAdapters, Error> {
     state
         .local
         .as_ref()
-        .ok_or_else(|| AppError::NotFound("local routes are off".into()))
+        .ok_or_else(|| Error::NotFound("local routes are off".into()))
 }
 
 async fn outbox(State(state): State<AppState>) -> ApiResult {
@@ -64,7 +71,7 @@ async fn upload(
     RawQuery(query): RawQuery,
     headers: axum::http::HeaderMap,
     body: Bytes,
-) -> Result<Response, AppError> {
+) -> Result<Response, Error> {
     let uploads = &local(&state)?.uploads;
     let p: UploadParams = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
         .map_err(|_| crate::domain::ValidationError::new("query", "must hold expires, contentType and signature"))?;
@@ -82,26 +89,26 @@ async fn upload(
     if let Some(dir) = path.parent() {
         tokio::fs::create_dir_all(dir)
             .await
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+            .map_err(|e| Error::Internal(e.to_string()))?;
     }
     tokio::fs::write(&path, &body)
         .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+        .map_err(|e| Error::Internal(e.to_string()))?;
     tokio::fs::write(path.with_extension("content-type"), &p.content_type)
         .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+        .map_err(|e| Error::Internal(e.to_string()))?;
     Ok(StatusCode::OK.into_response())
 }
 
-async fn download(State(state): State<AppState>, Path(key): Path<String>) -> Result<Response, AppError> {
+async fn download(State(state): State<AppState>, Path(key): Path<String>) -> Result<Response, Error> {
     let uploads = &local(&state)?.uploads;
     if key.split('/').any(|p| p.is_empty() || p == "." || p == "..") {
-        return Err(AppError::NotFound("no such upload".into()));
+        return Err(Error::NotFound("no such upload".into()));
     }
     let path = uploads.path_of(&key);
     let body = tokio::fs::read(&path)
         .await
-        .map_err(|_| AppError::NotFound("no such upload".into()))?;
+        .map_err(|_| Error::NotFound("no such upload".into()))?;
     let ct = tokio::fs::read_to_string(path.with_extension("content-type"))
         .await
         .unwrap_or_else(|_| "application/octet-stream".into());

@@ -1,7 +1,13 @@
-//! The `account` endpoint group: sign-up, login (password, SMS code, OAuth), tokens,
-//! sessions, password flows and account deletion.
+//! The `account` endpoint group: sign-up, logins (password, SMS code, OAuth), tokens,
+//! sessions, password flows and account deletion. `routes.rs` is the edge; each use case
+//! has its service file.
+mod deletion;
+mod login;
 mod oauth;
+mod password;
 mod routes;
-pub mod service;
+mod sessions;
+mod signup;
+mod tokens;
 
 pub use routes::routes;

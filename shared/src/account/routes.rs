@@ -9,13 +9,14 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use serde_json::{json, Value};
 
-use super::{oauth, service};
-use crate::app::{AppState, Routes};
-use crate::auth::sessions::{all_sessions, clear_cookie, set_cookie, SessionView};
+use super::sessions::Scope;
+use super::{deletion, login, oauth, password, sessions as own_sessions, signup, tokens};
+use crate::auth::sessions::{all_sessions, clear_cookie, set_cookie, SessionKind, SessionView};
 use crate::auth::Credential;
-use crate::codes::service::PresentedCode;
-use crate::domain::{Device, Nickname, Password, ValidationError};
-use crate::http::{ok, ok_with, ApiResult, AppError, Input};
+use crate::domain::{Device, LoginId, Nickname, Password, UserId, ValidationError};
+use crate::http::{ok, ok_with, ApiResult, Error, Input, Routes};
+use crate::state::AppState;
+use crate::verification::{PresentedCode, VerificationToken};
 
 pub fn routes() -> Routes {
     vec![
@@ -51,24 +52,24 @@ fn device(input: &Input) -> Result<Device, ValidationError> {
 async fn register(State(state): State<AppState>, input: Input) -> ApiResult {
     let nickname = Nickname::parse(&input.string("nickname")?)?;
     let password = Password::parse("password", &input.string("password")?)?;
-    let token = input.string("verification_token")?;
-    let user = service::register(&state, &nickname, &password, &token).await?;
-    ok_with(json!({ "id": user }))
+    let token = VerificationToken::parse(&input.string("verification_token")?)?;
+    let device = device(&input)?;
+    let (user, session) = signup::register(&state, &nickname, &password, &token, &device).await?;
+    // Signed in at once, with the same cookie as a login (SealTalk's server does this).
+    let res = ok_with(json!({ "id": user }))?;
+    Ok(with_cookie(
+        res,
+        &set_cookie(&session.bearer_secret, state.config.limits.session_ttl_secs),
+    ))
 }
 
 async fn login(State(state): State<AppState>, input: Input) -> ApiResult {
     let phone = input.phone()?;
     let password = Password::parse("password", &input.string("password")?)?;
     let device = device(&input)?;
-    let (user, session) = service::login_password(
-        &state,
-        &phone,
-        &password,
-        &device,
-        crate::auth::sessions::SessionKind::Cookie,
-    )
-    .await?;
-    let token = service::im_token(&state, &user, None, vec![])?;
+    let (user, session) =
+        login::login_password(&state, &LoginId::Phone(phone), &password, &device, SessionKind::Cookie).await?;
+    let token = tokens::im_token(&state, &user, None, vec![])?;
     let res = ok_with(json!({ "id": user, "token": token }))?;
     Ok(with_cookie(
         res,
@@ -80,8 +81,8 @@ async fn login_sms(State(state): State<AppState>, input: Input) -> ApiResult {
     let phone = input.phone()?;
     let code = PresentedCode::parse(&input.string("code")?)?;
     let device = device(&input)?;
-    let login = service::login_sms(&state, &phone, &code, &device).await?;
-    let token = service::im_token(&state, &login.user, None, vec![])?;
+    let login = login::login_sms(&state, &phone, &code, &device).await?;
+    let token = tokens::im_token(&state, &login.user, None, vec![])?;
     let res = ok_with(json!({ "id": login.user, "token": token, "isFirstLogin": login.first_login }))?;
     Ok(with_cookie(
         res,
@@ -90,8 +91,8 @@ async fn login_sms(State(state): State<AppState>, input: Input) -> ApiResult {
 }
 
 /// Revokes the scope and, when the caller's own session ends, clears its cookie.
-async fn revoke_and_answer(state: &AppState, cred: &Credential, scope: &service::Scope) -> ApiResult {
-    service::revoke(state, cred, scope).await?;
+async fn revoke_and_answer(state: &AppState, cred: &Credential, scope: &Scope) -> ApiResult {
+    own_sessions::revoke(state, cred, scope).await?;
     let res = ok()?;
     Ok(if scope.ends_current(cred) {
         with_cookie(res, &clear_cookie())
@@ -100,8 +101,8 @@ async fn revoke_and_answer(state: &AppState, cred: &Credential, scope: &service:
     })
 }
 
-fn scope(input: &Input) -> Result<service::Scope, ValidationError> {
-    service::Scope::parse(input.opt_string("scope")?.as_deref(), input.opt_string("sessionId")?)
+fn scope(input: &Input) -> Result<Scope, ValidationError> {
+    Scope::parse(input.opt_string("scope")?.as_deref(), input.opt_string("sessionId")?)
 }
 
 async fn logout(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
@@ -118,29 +119,26 @@ async fn revoke_sessions(State(state): State<AppState>, cred: Credential, input:
 
 async fn sessions(State(state): State<AppState>, cred: Credential) -> ApiResult {
     // The listing doubles as the session check: one query, no separate read.
-    let items = all_sessions(&state, &cred.user).await?;
+    let sessions = all_sessions(&state, &cred.user).await?;
     let current = cred.session_key();
-    if !cred.accepts(items.iter().find(|i| i.key == current)) {
-        return Err(AppError::Unauthorized);
+    if !cred.accepts(sessions.iter().find(|s| s.key == current)) {
+        return Err(Error::Unauthorized);
     }
-    let views: Vec<SessionView> = items
-        .iter()
-        .filter_map(|i| SessionView::from_item(i, &cred.session))
-        .collect();
+    let views: Vec<SessionView> = sessions.iter().map(|s| SessionView::new(s, &cred.session)).collect();
     ok_with(views)
 }
 
 async fn reset_password(State(state): State<AppState>, input: Input) -> ApiResult {
     let password = Password::parse("password", &input.string("password")?)?;
-    let token = input.string("verification_token")?;
-    service::reset_password(&state, &password, &token).await?;
+    let token = VerificationToken::parse(&input.string("verification_token")?)?;
+    password::reset_password(&state, &password, &token).await?;
     ok()
 }
 
 async fn change_password(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
     let old = Password::parse("oldPassword", &input.string("oldPassword")?)?;
     let new = Password::parse("newPassword", &input.string("newPassword")?)?;
-    service::change_password(&state, &cred, &old, &new).await?;
+    password::change_password(&state, &cred, &old, &new).await?;
     ok()
 }
 
@@ -165,7 +163,7 @@ fn members(input: &Input) -> Result<Vec<String>, ValidationError> {
         return Err(ValidationError::new("members", "must hold at most 500 ids"));
     }
     for m in &list {
-        crate::domain::UserId::parse("members", m)?;
+        UserId::parse("members", m)?;
     }
     Ok(list)
 }
@@ -176,14 +174,14 @@ async fn get_token(State(state): State<AppState>, cred: Credential, input: Input
         return Err(ValidationError::new("act", "must be at most 64 characters").into());
     }
     let members = members(&input)?;
-    cred.read_with(&state, &[]).await?;
-    let token = service::im_token(&state, &cred.user, act, members)?;
+    cred.check(&state).await?;
+    let token = tokens::im_token(&state, &cred.user, act, members)?;
     ok_with(json!({ "userId": cred.user, "token": token }))
 }
 
 async fn delete_account(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
     let code = PresentedCode::parse(&input.string("code")?)?;
-    service::delete_account(&state, &cred, &code).await?;
+    deletion::delete_account(&state, &cred, &code).await?;
     Ok(with_cookie(ok()?, &clear_cookie()))
 }
 

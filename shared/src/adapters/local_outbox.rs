@@ -9,7 +9,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::PhoneNumber;
+use crate::domain::Recipient;
 use crate::ports::{Clock, MessageSender, SendError};
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -48,10 +48,10 @@ impl LocalOutbox {
 
 #[async_trait]
 impl MessageSender for LocalOutbox {
-    async fn send_sms(&self, to: &PhoneNumber, text: &str) -> Result<(), SendError> {
+    async fn send(&self, to: &Recipient, text: &str) -> Result<(), SendError> {
         let msg = OutboxMessage {
-            channel: "sms".into(),
-            to: to.e164().to_string(),
+            channel: to.channel().into(),
+            to: to.address().to_string(),
             text: text.to_string(),
             sent_at: self.clock.now_millis(),
         };
@@ -71,7 +71,7 @@ impl MessageSender for LocalOutbox {
                 .map_err(|e| SendError::Provider(e.to_string()))?;
         }
         // The local terminal is the developer's phone; this is not a log line.
-        println!("[outbox] SMS to {}: {}", msg.to, msg.text);
+        println!("[outbox] {} to {}: {}", msg.channel, msg.to, msg.text);
         Ok(())
     }
 }

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client;
 
-use crate::domain::PhoneNumber;
+use crate::domain::Recipient;
 use crate::ports::{MessageSender, SendError};
 
 pub struct SnsSender {
@@ -28,7 +28,12 @@ fn attr(v: &str) -> Result<MessageAttributeValue, SendError> {
 
 #[async_trait]
 impl MessageSender for SnsSender {
-    async fn send_sms(&self, to: &PhoneNumber, text: &str) -> Result<(), SendError> {
+    async fn send(&self, to: &Recipient, text: &str) -> Result<(), SendError> {
+        #[allow(irrefutable_let_patterns)] // email recipients join the enum next
+        let Recipient::Phone(to) = to
+        else {
+            return Err(SendError::Unsupported(to.channel()));
+        };
         let mut req = self
             .client
             .publish()

@@ -3,15 +3,15 @@
 
 use async_trait::async_trait;
 
-use crate::domain::PhoneNumber;
+use crate::domain::Recipient;
 use crate::ports::{MessageSender, PresignedUpload, SendError, UploadError, UploadSigner};
 
 pub struct NotInThisFunction;
 
 #[async_trait]
 impl MessageSender for NotInThisFunction {
-    async fn send_sms(&self, _to: &PhoneNumber, _text: &str) -> Result<(), SendError> {
-        Err(SendError::Provider("this function is built without SMS sending".into()))
+    async fn send(&self, _to: &Recipient, _text: &str) -> Result<(), SendError> {
+        Err(SendError::Provider("this function is built without message sending".into()))
     }
 }
 

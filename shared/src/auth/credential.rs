@@ -9,12 +9,12 @@ use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
 
 use super::sessions::{split_bearer_secret, COOKIE_NAME};
-use crate::app::AppState;
 use crate::crypto::digest;
 use crate::domain::UserId;
-use crate::http::AppError;
-use crate::keys;
-use crate::ports::{Attr, Condition, Item, Key, TxOp};
+use crate::error::Error;
+use crate::ports::{Condition, Item, Key, TxOp};
+use crate::state::AppState;
+use crate::store::sessions::{self, StoredSession};
 
 #[derive(Clone, Debug)]
 enum Proof {
@@ -33,16 +33,17 @@ pub struct Credential {
 
 impl Credential {
     pub fn session_key(&self) -> Key {
-        keys::session(&self.user, &self.session)
+        sessions::key(&self.user, &self.session)
     }
 
     /// Whether the stored session (as read) backs this credential.
-    pub fn accepts(&self, session: Option<&Item>) -> bool {
+    pub fn accepts(&self, session: Option<&StoredSession>) -> bool {
         match (session, &self.proof) {
             (None, _) => false,
             (Some(_), Proof::Bearer) => true,
-            (Some(item), Proof::Cookie(hash)) => item
-                .s("secretHash")
+            (Some(s), Proof::Cookie(hash)) => s
+                .secret_hash
+                .as_deref()
                 .is_some_and(|stored| constant_time_eq(stored.as_bytes(), hash.as_bytes())),
         }
     }
@@ -50,15 +51,12 @@ impl Credential {
     /// The same check as a write condition on the session item.
     pub fn condition(&self) -> Condition {
         match &self.proof {
-            Proof::Bearer => Condition::Exists,
-            Proof::Cookie(hash) => Condition::And(vec![
-                Condition::Exists,
-                Condition::eq("secretHash", Attr::S(hash.clone())),
-            ]),
+            Proof::Bearer => sessions::backs(None),
+            Proof::Cookie(hash) => sessions::backs(Some(hash)),
         }
     }
 
-    /// A transaction operation that fails (at its index) when the session is revoked.
+    /// A transaction step that fails when the session is revoked.
     pub fn check_op(&self) -> TxOp {
         TxOp::Check {
             key: self.session_key(),
@@ -66,33 +64,42 @@ impl Credential {
         }
     }
 
-    /// One round trip: the session check batched with the request's own reads.
-    pub async fn read_with(&self, state: &AppState, keys: &[Key]) -> Result<Vec<Option<Item>>, AppError> {
-        let mut all = Vec::with_capacity(keys.len() + 1);
+    /// One round trip: the session check batched with the request's own reads, which
+    /// come back in the order asked for.
+    pub async fn read<const N: usize>(&self, state: &AppState, keys: [Key; N]) -> Result<[Option<Item>; N], Error> {
+        let mut all = Vec::with_capacity(N + 1);
         all.push(self.session_key());
-        all.extend_from_slice(keys);
-        let mut items = state.store.batch_get(&all).await?;
-        if !self.accepts(items[0].as_ref()) {
-            return Err(AppError::Unauthorized);
+        all.extend(keys);
+        let mut items = state.store.batch_get(&all).await?.into_iter();
+        let session = match items.next().flatten() {
+            Some(item) => Some(StoredSession::from_item(&item)?),
+            None => None,
+        };
+        if !self.accepts(session.as_ref()) {
+            return Err(Error::Unauthorized);
         }
-        if let Some(session) = items.remove(0) {
+        if let Some(session) = session {
             self.touch(state, &session).await;
         }
-        Ok(items)
+        let rest: Vec<Option<Item>> = items.collect();
+        rest.try_into()
+            .map_err(|_| Error::Internal("the store answered a batch get with the wrong number of items".into()))
     }
-}
 
-impl Credential {
+    /// The session check alone (routes that read nothing else).
+    pub async fn check(&self, state: &AppState) -> Result<(), Error> {
+        self.read(state, []).await.map(|[]| ())
+    }
+
     /// Keeps "last used" roughly current: at most one extra write per session per hour.
-    async fn touch(&self, state: &AppState, session: &Item) {
+    async fn touch(&self, state: &AppState, session: &StoredSession) {
         let now = state.clock.now_millis();
-        if now - session.n("lastUsedAt").unwrap_or(0) < 3_600_000 {
+        if now - session.last_used_at < 3_600_000 {
             return;
         }
-        let updates = vec![crate::ports::Update::set("lastUsedAt", Attr::N(now))];
         if let Err(e) = state
             .store
-            .update(&self.session_key(), updates, Some(self.condition()))
+            .update(&self.session_key(), sessions::touch(now), Some(self.condition()))
             .await
         {
             tracing::debug!(error = %e, "last-used not updated");
@@ -117,7 +124,7 @@ fn cookie_value(parts: &Parts) -> Option<String> {
 }
 
 impl FromRequestParts<AppState> for Credential {
-    type Rejection = AppError;
+    type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         if let Some(auth) = parts.headers.get(AUTHORIZATION) {
@@ -125,20 +132,20 @@ impl FromRequestParts<AppState> for Credential {
                 .to_str()
                 .ok()
                 .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-                .ok_or(AppError::Unauthorized)?;
+                .ok_or(Error::Unauthorized)?;
             let claims = state
                 .tokens
                 .verify_access(token.trim(), state.clock.now_secs())
-                .map_err(|_| AppError::Unauthorized)?;
-            let user = UserId::parse("sub", &claims.sub).map_err(|_| AppError::Unauthorized)?;
+                .map_err(|_| Error::Unauthorized)?;
+            let user = UserId::parse("sub", &claims.sub).map_err(|_| Error::Unauthorized)?;
             return Ok(Credential {
                 user,
                 session: claims.sid,
                 proof: Proof::Bearer,
             });
         }
-        let cookie = cookie_value(parts).ok_or(AppError::Unauthorized)?;
-        let (user, session, secret) = split_bearer_secret(&cookie).ok_or(AppError::Unauthorized)?;
+        let cookie = cookie_value(parts).ok_or(Error::Unauthorized)?;
+        let (user, session, secret) = split_bearer_secret(&cookie).ok_or(Error::Unauthorized)?;
         Ok(Credential {
             user,
             session,

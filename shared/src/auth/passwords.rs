@@ -11,15 +11,15 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 
 use crate::domain::Password;
-use crate::http::AppError;
+use crate::error::Error;
 use crate::ports::Random;
 
-fn argon2() -> Result<Argon2<'static>, AppError> {
-    let params = Params::new(19 * 1024, 2, 1, None).map_err(|e| AppError::Internal(e.to_string()))?;
+fn argon2() -> Result<Argon2<'static>, Error> {
+    let params = Params::new(19 * 1024, 2, 1, None).map_err(|e| Error::Internal(e.to_string()))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
-pub async fn hash(password: &Password, random: &dyn Random) -> Result<String, AppError> {
+pub async fn hash(password: &Password, random: &dyn Random) -> Result<String, Error> {
     let mut salt = [0u8; 16];
     random.fill(&mut salt);
     let password = password.clone();
@@ -27,10 +27,10 @@ pub async fn hash(password: &Password, random: &dyn Random) -> Result<String, Ap
         argon2()?
             .hash_password_with_salt(password.expose(), &salt)
             .map(|h| h.to_string())
-            .map_err(|e| AppError::Internal(e.to_string()))
+            .map_err(|e| Error::Internal(e.to_string()))
     })
     .await
-    .map_err(|e| AppError::Internal(e.to_string()))?
+    .map_err(|e| Error::Internal(e.to_string()))?
 }
 
 /// A hash of a password nobody knows, so that an unknown account costs the same work.
@@ -48,7 +48,7 @@ fn dummy_hash() -> &'static str {
 }
 
 /// Whether `password` matches `stored`; with no stored hash, verifies against a dummy.
-pub async fn verify(password: &Password, stored: Option<&str>) -> Result<bool, AppError> {
+pub async fn verify(password: &Password, stored: Option<&str>) -> Result<bool, Error> {
     let password = password.clone();
     let stored = stored.map(str::to_string);
     tokio::task::spawn_blocking(move || {
@@ -63,7 +63,7 @@ pub async fn verify(password: &Password, stored: Option<&str>) -> Result<bool, A
         })
     })
     .await
-    .map_err(|e| AppError::Internal(e.to_string()))?
+    .map_err(|e| Error::Internal(e.to_string()))?
 }
 
 #[cfg(test)]

@@ -1,38 +1,26 @@
-//! Sessions: one item per login (`USER#<id>` / `SESSION#<sid>`). A cookie session stores a
-//! digest of its cookie secret; an OAuth session is a refresh-token family and stores the
-//! digest of its current refresh token and of those it replaced. Deleting the item
-//! revokes every credential of the session at once.
+//! Sessions as the groups use them: opening one (the item and the secret only its
+//! holder gets), reading a user's sessions, and the session cookie. What a session item
+//! holds is `store::sessions`'s business.
 
 use serde::Serialize;
 
-use crate::app::AppState;
 use crate::crypto::digest;
 use crate::domain::{Device, UserId};
-use crate::keys;
-use crate::ports::{Item, Query};
+use crate::error::Error;
+use crate::ports::TxOp;
+use crate::state::AppState;
+use crate::store::sessions::{self as stored, StoredSession};
+
+pub use crate::store::sessions::SessionKind;
 
 pub const COOKIE_NAME: &str = "roster_session";
 /// How many replaced refresh tokens a family remembers, to recognise reuse.
 pub const REMEMBERED_REFRESH_TOKENS: usize = 20;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SessionKind {
-    Cookie,
-    OAuth,
-}
-
-impl SessionKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SessionKind::Cookie => "cookie",
-            SessionKind::OAuth => "oauth",
-        }
-    }
-}
-
 /// A session about to be stored, and the secret only its holder gets.
 pub struct NewSession {
-    pub item: Item,
+    /// Puts the session item (condition: it does not exist yet).
+    pub create: TxOp,
     pub id: String,
     /// `<user>.<session>.<secret>`: the cookie value, or the refresh token.
     pub bearer_secret: String,
@@ -43,20 +31,17 @@ pub fn new_session(state: &AppState, user: &UserId, kind: SessionKind, device: &
     let secret = state.random.token(32);
     let now_ms = state.clock.now_millis();
     let bearer_secret = format!("{}.{}.{}", user, id, secret);
-    let hash_attr = match kind {
-        SessionKind::Cookie => "secretHash",
-        SessionKind::OAuth => "refreshHash",
-    };
-    let item = Item::new(keys::session(user, &id))
-        .with_s("kind", kind.as_str())
-        .with_s(hash_attr, digest(&secret))
-        .with_s("deviceType", &device.kind)
-        .with_s("deviceId", &device.id)
-        .with_n("createdAt", now_ms)
-        .with_n("lastUsedAt", now_ms)
-        .expiring_at(now_ms / 1000 + state.config.limits.session_ttl_secs);
+    let create = stored::create(stored::NewSession {
+        user,
+        id: &id,
+        kind,
+        secret_hash: digest(&secret),
+        device,
+        now_ms,
+        expires_at: now_ms / 1000 + state.config.limits.session_ttl_secs,
+    });
     NewSession {
-        item,
+        create,
         id,
         bearer_secret,
     }
@@ -98,38 +83,31 @@ pub struct SessionView {
 }
 
 impl SessionView {
-    pub fn from_item(item: &Item, current: &str) -> Option<Self> {
-        let id = item.key.sk.strip_prefix(keys::SESSION_PREFIX)?.to_string();
-        Some(SessionView {
-            current: id == current,
-            id,
-            kind: item.s("kind").unwrap_or_default().to_string(),
-            device_type: item.s("deviceType").unwrap_or_default().to_string(),
-            device_id: item.s("deviceId").unwrap_or_default().to_string(),
-            created_at: item.n("createdAt").unwrap_or_default(),
-            last_used_at: item.n("lastUsedAt").unwrap_or_default(),
-        })
+    pub fn new(s: &StoredSession, current: &str) -> Self {
+        SessionView {
+            current: s.id == current,
+            id: s.id.clone(),
+            kind: s.kind.as_str().to_string(),
+            device_type: s.device_type.clone(),
+            device_id: s.device_id.clone(),
+            created_at: s.created_at,
+            last_used_at: s.last_used_at,
+        }
     }
 }
 
 /// Every live session of a user (sessions are few; the pages are read to the end).
-pub async fn all_sessions(state: &AppState, user: &UserId) -> Result<Vec<Item>, crate::http::AppError> {
-    let mut items = vec![];
+pub async fn all_sessions(state: &AppState, user: &UserId) -> Result<Vec<StoredSession>, Error> {
+    let mut sessions = vec![];
     let mut cursor = None;
     loop {
-        let page = state
-            .store
-            .query(
-                Query::partition(keys::user_pk(user))
-                    .begins_with(keys::SESSION_PREFIX)
-                    .limit(100)
-                    .after(cursor),
-            )
-            .await?;
-        items.extend(page.items);
+        let page = state.store.query(stored::of_user(user).limit(100).after(cursor)).await?;
+        for item in &page.items {
+            sessions.push(StoredSession::from_item(item)?);
+        }
         cursor = page.cursor;
         if cursor.is_none() {
-            return Ok(items);
+            return Ok(sessions);
         }
     }
 }

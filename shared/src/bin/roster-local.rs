@@ -1,6 +1,6 @@
 //! `roster-local`: the whole API on 127.0.0.1 with the embedded store (see README).
 
-use roster::app::AppState;
+use roster::state::AppState;
 use roster::config::Config;
 
 #[tokio::main]

@@ -5,11 +5,11 @@ use base64::Engine;
 use serde::Serialize;
 
 use super::captcha_image::{render_svg, CAPTCHA_ALPHABET};
-use crate::app::AppState;
 use crate::crypto::digest;
-use crate::http::AppError;
-use crate::keys;
-use crate::ports::{Condition, Item, StoreError};
+use crate::error::Error;
+use crate::ports::{Condition, StoreError};
+use crate::state::AppState;
+use crate::store;
 
 const ANSWER_LEN: usize = 5;
 
@@ -25,7 +25,7 @@ fn answer_parts<'a>(verify_id: &'a str, answer: &'a str) -> [&'a [u8]; 3] {
     [b"captcha", verify_id.as_bytes(), answer.as_bytes()]
 }
 
-pub async fn issue(state: &AppState) -> Result<Captcha, AppError> {
+pub async fn issue(state: &AppState) -> Result<Captcha, Error> {
     let random = state.random.as_ref();
     let answer: String = (0..ANSWER_LEN)
         .map(|_| char::from(CAPTCHA_ALPHABET[random.below(CAPTCHA_ALPHABET.len() as u32) as usize]))
@@ -36,9 +36,11 @@ pub async fn issue(state: &AppState) -> Result<Captcha, AppError> {
     state
         .store
         .put(
-            Item::new(keys::captcha(&digest(&verify_id)))
-                .with_s("answer", state.code_key.sign_hex(&answer_parts(&verify_id, &answer)))
-                .expiring_at(now + state.config.limits.captcha_ttl_secs),
+            store::captcha::item(
+                &digest(&verify_id),
+                state.code_key.sign_hex(&answer_parts(&verify_id, &answer)),
+                now + state.config.limits.captcha_ttl_secs,
+            ),
             None,
         )
         .await?;
@@ -51,23 +53,25 @@ pub async fn issue(state: &AppState) -> Result<Captcha, AppError> {
 
 /// Consumes the captcha and says whether the answer was right. A wrong answer burns the
 /// captcha too, so each one gets exactly one guess.
-pub async fn solve(state: &AppState, verify_id: &str, answer: &str) -> Result<(), AppError> {
+pub async fn solve(state: &AppState, verify_id: &str, answer: &str) -> Result<(), Error> {
     let removed = match state
         .store
-        .delete(&keys::captcha(&digest(verify_id)), Some(Condition::Exists))
+        .delete(&store::captcha::key(&digest(verify_id)), Some(Condition::Exists))
         .await
     {
         Ok(item) => item,
-        Err(StoreError::ConditionFailed) => return Err(AppError::CaptchaWrong),
+        Err(StoreError::ConditionFailed) => return Err(Error::CaptchaWrong),
         Err(e) => return Err(e.into()),
     };
-    let stored = removed
-        .and_then(|i| i.s("answer").and_then(|t| hex::decode(t).ok()))
-        .unwrap_or_default();
+    let Some(removed) = removed else {
+        return Err(Error::CaptchaWrong);
+    };
+    let stored = hex::decode(store::captcha::answer_tag(&removed)?)
+        .map_err(|_| store::corrupt(&removed, "answer is not hex"))?;
     let answer = answer.trim().to_ascii_uppercase();
     if state.code_key.verify(&answer_parts(verify_id, &answer), &stored) {
         Ok(())
     } else {
-        Err(AppError::CaptchaWrong)
+        Err(Error::CaptchaWrong)
     }
 }

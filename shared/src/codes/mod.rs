@@ -2,7 +2,6 @@
 //! and the captcha that guards sending.
 pub mod captcha;
 mod captcha_image;
-pub mod regions;
 mod routes;
 pub mod service;
 

@@ -3,10 +3,11 @@
 use axum::extract::State;
 use axum::routing::{get, post};
 
-use super::{captcha, regions, service};
-use crate::app::{AppState, Routes};
-use crate::domain::CodePurpose;
-use crate::http::{ok, ok_with, ApiResult, ClientIp, Input};
+use super::{captcha, service};
+use crate::domain::{regions, CodePurpose, Recipient};
+use crate::http::{ok, ok_with, ApiResult, ClientIp, Input, Routes};
+use crate::state::AppState;
+use crate::verification::{self, PresentedCode};
 
 pub fn routes() -> Routes {
     vec![
@@ -47,9 +48,9 @@ async fn send_code(State(state): State<AppState>, ClientIp(ip): ClientIp, input:
 async fn verify_code(State(state): State<AppState>, input: Input) -> ApiResult {
     let phone = input.phone()?;
     let purpose = CodePurpose::parse(input.opt_string("purpose")?.as_deref())?;
-    let code = service::PresentedCode::parse(&input.string("code")?)?;
-    let token = service::verify_code(&state, &phone, purpose, &code).await?;
-    ok_with(serde_json::json!({ "verification_token": token.0 }))
+    let code = PresentedCode::parse(&input.string("code")?)?;
+    let token = verification::verify_code(&state, &Recipient::Phone(phone), purpose, &code).await?;
+    ok_with(serde_json::json!({ "verification_token": token }))
 }
 
 async fn get_sms_img_code(State(state): State<AppState>) -> ApiResult {

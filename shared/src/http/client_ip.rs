@@ -7,13 +7,13 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use lambda_http::request::RequestContext;
 
-use super::AppError;
+use super::Error;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClientIp(pub IpAddr);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = AppError;
+    type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         if let Some(RequestContext::ApiGatewayV2(ctx)) = parts.extensions.get::<RequestContext>() {
@@ -24,6 +24,6 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
         if let Some(ConnectInfo(addr)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
             return Ok(ClientIp(addr.ip()));
         }
-        Err(AppError::Internal("the client address is unknown".into()))
+        Err(Error::Internal("the client address is unknown".into()))
     }
 }

@@ -7,7 +7,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::header::CONTENT_TYPE;
 use serde_json::{Map, Value};
 
-use super::AppError;
+use super::Error;
 use crate::domain::{PhoneNumber, ValidationError};
 
 const MAX_BODY: usize = 64 * 1024;
@@ -40,7 +40,7 @@ impl Input {
 }
 
 impl<S: Send + Sync> FromRequest<S> for Input {
-    type Rejection = AppError;
+    type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let mut map = Map::new();

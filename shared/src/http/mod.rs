@@ -4,7 +4,9 @@ pub mod client_ip;
 pub mod error;
 pub mod input;
 pub mod observe;
+pub mod router;
 
 pub use client_ip::ClientIp;
-pub use error::{ok, ok_with, ApiResult, AppError};
+pub use error::{ok, ok_with, ApiResult, Error};
+pub use router::{serve, Routes};
 pub use input::Input;

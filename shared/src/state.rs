@@ -1,11 +1,10 @@
-//! The application state (built once per process) and the routers around it.
+//! The application state: every adapter the configuration names, built once per
+//! process. It imports no endpoint group; the groups and the servers import it.
 
 use std::ops::Deref;
 use std::path::Path;
 use std::sync::Arc;
 
-use axum::routing::MethodRouter;
-use axum::Router;
 use base64::Engine;
 
 use crate::adapters::local_outbox::LocalOutbox;
@@ -13,7 +12,6 @@ use crate::adapters::local_uploads::LocalUploads;
 use crate::adapters::sqlite_store::SqliteStore;
 use crate::config::{Config, ConfigError, SmsSetting, StoreSetting, UploadSetting};
 use crate::crypto::HmacKey;
-use crate::http::{observe, AppError};
 use crate::ports::{Clock, MessageSender, OsRandom, Random, Store, SystemClock, UploadSigner};
 
 /// The adapters only local mode has, for its `/_local` routes.
@@ -26,7 +24,7 @@ pub struct LocalAdapters {
 pub struct Services {
     pub config: Config,
     pub store: Arc<dyn Store>,
-    pub sms: Arc<dyn MessageSender>,
+    pub messages: Arc<dyn MessageSender>,
     pub uploads: Arc<dyn UploadSigner>,
     pub clock: Arc<dyn Clock>,
     pub random: Arc<dyn Random>,
@@ -120,53 +118,95 @@ impl AppState {
                 .and_then(|s| s.try_into().ok())
                 .ok_or_else(|| data_dir_error(&config.data_dir, "local-signing-key.b64 is too short"))?,
         };
-        let tokens =
-            crate::auth::TokenKeys::from_seeds(&signing_seed, config.signing_key_previous.as_ref()).map_err(|m| {
+        let store: Arc<dyn Store> = match &config.store {
+            StoreSetting::Sqlite => Arc::new(SqliteStore::open(&config.data_dir.join("roster.db"), clock.clone())?),
+            StoreSetting::DynamoDb { table } => aws::dynamodb(table, clock.clone()).await?,
+        };
+        let secrets = Secrets {
+            code_secret: &secret,
+            signing_seed: &signing_seed,
+        };
+        let local = LocalAdapters::in_folder(&config.data_dir, &config.public_url, &secrets, clock.clone())?;
+        let messages: Arc<dyn MessageSender> = match &config.sms {
+            SmsSetting::Outbox => local.outbox.clone(),
+            SmsSetting::Sns { sender_id } => aws::sns(sender_id.clone()).await,
+        };
+        let uploads: Arc<dyn UploadSigner> = match &config.uploads {
+            UploadSetting::Local => local.uploads.clone(),
+            UploadSetting::S3 { bucket } => aws::s3(bucket).await,
+        };
+        let local = (!config.production).then_some(local);
+        let adapters = Adapters {
+            store,
+            messages,
+            uploads,
+            clock,
+            random: Arc::new(OsRandom),
+            local,
+        };
+        Ok(AppState::new(Services::assemble(config, adapters, &secrets)?))
+    }
+}
+
+/// The secrets the services derive their keys from.
+pub struct Secrets<'a> {
+    /// HMAC key material for codes, captchas and local upload URLs (32+ bytes).
+    pub code_secret: &'a [u8],
+    /// Ed25519 seed signing access and IM tokens.
+    pub signing_seed: &'a [u8; 32],
+}
+
+/// The adapters behind the ports, as chosen by the configuration (or by a test).
+pub struct Adapters {
+    pub store: Arc<dyn Store>,
+    pub messages: Arc<dyn MessageSender>,
+    pub uploads: Arc<dyn UploadSigner>,
+    pub clock: Arc<dyn Clock>,
+    pub random: Arc<dyn Random>,
+    pub local: Option<LocalAdapters>,
+}
+
+impl LocalAdapters {
+    /// The outbox and upload folder of a local data folder.
+    pub fn in_folder(dir: &Path, public_url: &str, secrets: &Secrets<'_>, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
+        let code_key = code_key(secrets)?;
+        Ok(LocalAdapters {
+            outbox: Arc::new(LocalOutbox::new(dir, clock.clone())),
+            uploads: Arc::new(LocalUploads::new(dir, public_url.to_string(), code_key, clock)),
+        })
+    }
+}
+
+fn code_key(secrets: &Secrets<'_>) -> Result<HmacKey, StartError> {
+    HmacKey::new(secrets.code_secret).map_err(|m| {
+        StartError::Config(ConfigError {
+            var: "ROSTER_CODE_SECRET",
+            message: m,
+        })
+    })
+}
+
+impl Services {
+    /// The one place services are put together, by `from_config` and by the tests.
+    pub fn assemble(config: Config, adapters: Adapters, secrets: &Secrets<'_>) -> Result<Services, StartError> {
+        let tokens = crate::auth::TokenKeys::from_seeds(secrets.signing_seed, config.signing_key_previous.as_ref())
+            .map_err(|m| {
                 StartError::Config(ConfigError {
                     var: "ROSTER_SIGNING_KEY",
                     message: m,
                 })
             })?;
-        let code_key = HmacKey::new(&secret).map_err(|m| {
-            StartError::Config(ConfigError {
-                var: "ROSTER_CODE_SECRET",
-                message: m,
-            })
-        })?;
-        let store: Arc<dyn Store> = match &config.store {
-            StoreSetting::Sqlite => Arc::new(SqliteStore::open(&config.data_dir.join("roster.db"), clock.clone())?),
-            StoreSetting::DynamoDb { table } => aws::dynamodb(table, clock.clone()).await?,
-        };
-        let outbox = Arc::new(LocalOutbox::new(&config.data_dir, clock.clone()));
-        let sms: Arc<dyn MessageSender> = match &config.sms {
-            SmsSetting::Outbox => outbox.clone(),
-            SmsSetting::Sns { sender_id } => aws::sns(sender_id.clone()).await,
-        };
-        let local_uploads = Arc::new(LocalUploads::new(
-            &config.data_dir,
-            config.public_url.clone(),
-            code_key.clone(),
-            clock.clone(),
-        ));
-        let uploads: Arc<dyn UploadSigner> = match &config.uploads {
-            UploadSetting::Local => local_uploads.clone(),
-            UploadSetting::S3 { bucket } => aws::s3(bucket).await,
-        };
-        let local = (!config.production).then(|| LocalAdapters {
-            outbox,
-            uploads: local_uploads,
-        });
-        Ok(AppState::new(Services {
+        Ok(Services {
             config,
-            store,
-            sms,
-            uploads,
-            clock,
-            random: Arc::new(OsRandom),
-            code_key,
+            store: adapters.store,
+            messages: adapters.messages,
+            uploads: adapters.uploads,
+            clock: adapters.clock,
+            random: adapters.random,
+            code_key: code_key(secrets)?,
             tokens: Arc::new(tokens),
-            local,
-        }))
+            local: adapters.local,
+        })
     }
 }
 
@@ -235,37 +275,4 @@ mod aws {
     pub async fn s3(_bucket: &str) -> Arc<dyn UploadSigner> {
         Arc::new(NotInThisFunction)
     }
-}
-
-/// A group's routes: path template and the methods it answers.
-pub type Routes = Vec<(&'static str, MethodRouter<AppState>)>;
-
-async fn no_route(method: axum::http::Method, uri: axum::http::Uri) -> AppError {
-    AppError::NotFound(format!("no route for {method} {}", uri.path()))
-}
-
-async fn wrong_method(method: axum::http::Method) -> axum::response::Response {
-    crate::http::error::json_response(
-        axum::http::StatusCode::METHOD_NOT_ALLOWED,
-        serde_json::json!({ "code": 405, "message": format!("method {method} is not allowed here") }),
-    )
-}
-
-/// Wraps routes with what every response needs: JSON 404/405, request ids and logs.
-pub fn serve(routes: Routes, state: AppState) -> Router {
-    let mut router = Router::new();
-    for (path, method_router) in routes {
-        router = router.route(path, method_router);
-    }
-    router
-        .route_layer(axum::middleware::from_fn(observe::record_route))
-        .fallback(no_route)
-        .method_not_allowed_fallback(wrong_method)
-        .layer(axum::middleware::from_fn(observe::request_context))
-        .with_state(state)
-}
-
-/// Every endpoint group's routes, as the local server merges them.
-pub fn all_groups() -> Vec<(&'static str, Routes)> {
-    vec![("codes", crate::codes::routes()), ("account", crate::account::routes())]
 }

@@ -1,5 +1,6 @@
 //! Every country and region with its calling code and English and Chinese names, for
-//! `/user/regionlist`. The table is compiled in; it is parsed on first use.
+//! `/user/regionlist` and the SMS allow-list. The table is compiled in; it is parsed on
+//! first use.
 
 use std::sync::OnceLock;
 

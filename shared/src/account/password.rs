@@ -1,0 +1,100 @@
+//! Password flows: changing it (with the old one) and resetting it (with a verified
+//! code). Either touches one item, the user's credential, and ends other sessions.
+
+use crate::auth::sessions::all_sessions;
+use crate::auth::{passwords, Credential};
+use crate::domain::{CodePurpose, LoginId, Password, Recipient, UserId};
+use crate::error::Error;
+use crate::ports::{Key, StoreError, TxOp};
+use crate::state::AppState;
+use crate::store::{self, login_failures, Tx, TxError};
+use crate::verification::{read_token, VerificationToken};
+
+/// Deletions of every session of `user` but `keep`.
+pub(super) async fn session_deletes(state: &AppState, user: &UserId, keep: Option<&Key>) -> Result<Vec<TxOp>, Error> {
+    Ok(all_sessions(state, user)
+        .await?
+        .into_iter()
+        .filter(|s| Some(&s.key) != keep)
+        .map(|s| store::sessions::delete(s.key))
+        .collect())
+}
+
+#[derive(Clone, Copy, Debug)]
+enum ChangeStep {
+    Session,
+    Password,
+    OtherSessions,
+}
+
+/// Changes the password and ends every other session; the caller's stays.
+pub async fn change_password(state: &AppState, cred: &Credential, old: &Password, new: &Password) -> Result<(), Error> {
+    let [credential] = cred.read(state, [store::credential::key(&cred.user)]).await?;
+    let old_hash = credential
+        .as_ref()
+        .and_then(store::credential::password_hash)
+        .map(str::to_string);
+    if !passwords::verify(old, old_hash.as_deref()).await? {
+        return Err(Error::WrongPassword);
+    }
+    let Some(old_hash) = old_hash else {
+        return Err(Error::WrongPassword);
+    };
+    let new_hash = passwords::hash(new, state.random.as_ref()).await?;
+    let current = cred.session_key();
+    let others = session_deletes(state, &cred.user, Some(&current)).await?;
+    let tx = Tx::new()
+        .step(ChangeStep::Session, cred.check_op())
+        // A concurrent change wins once: this one must start from the hash it checked.
+        .step(
+            ChangeStep::Password,
+            store::credential::set_password(&cred.user, Some(&old_hash), new_hash),
+        )
+        .steps(ChangeStep::OtherSessions, others);
+    match tx.commit(state.store.as_ref()).await {
+        Ok(()) => Ok(()),
+        Err(TxError::Failed(ChangeStep::Session)) => Err(Error::Unauthorized),
+        Err(TxError::Failed(ChangeStep::Password | ChangeStep::OtherSessions)) => Err(Error::WrongPassword),
+        Err(TxError::Conflict) => Err(StoreError::Conflict.into()),
+        Err(TxError::Store(e)) => Err(e.into()),
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum ResetStep {
+    Token,
+    Owner,
+    Password,
+    Failures,
+    Sessions,
+}
+
+/// Sets a new password with a verification token and ends every session of the account.
+pub async fn reset_password(state: &AppState, password: &Password, token: &VerificationToken) -> Result<(), Error> {
+    let verified = read_token(state, token, &[CodePurpose::Verify, CodePurpose::Reset]).await?;
+    let id: LoginId = verified.to.login_id();
+    let marker = state
+        .store
+        .get(&store::markers::key(&id))
+        .await?
+        .ok_or(Error::NoSuchAccount)?;
+    let user = store::markers::owner(&marker)?;
+    let hash = passwords::hash(password, state.random.as_ref()).await?;
+    let sessions = session_deletes(state, &user, None).await?;
+    let tx = Tx::new()
+        .step(ResetStep::Token, verified.spend())
+        .step(ResetStep::Owner, store::markers::check_owner(&id, &user))
+        .step(ResetStep::Password, store::credential::set_password(&user, None, hash))
+        .step(ResetStep::Failures, login_failures::clear(&id))
+        .steps(ResetStep::Sessions, sessions);
+    match tx.commit(state.store.as_ref()).await {
+        Ok(()) => {
+            let Recipient::Phone(phone) = &verified.to;
+            tracing::info!(user = %user, phone = %phone.masked(), "password reset");
+            Ok(())
+        }
+        Err(TxError::Failed(ResetStep::Token) | TxError::Conflict) => Err(Error::VerificationTokenGone),
+        Err(TxError::Failed(_)) => Err(Error::NoSuchAccount),
+        Err(TxError::Store(e)) => Err(e.into()),
+    }
+}

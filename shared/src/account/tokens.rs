@@ -1,0 +1,110 @@
+//! Tokens: the IM token (for the messaging service), and OAuth access and refresh tokens.
+
+use crate::auth::sessions::{split_bearer_secret, SessionKind, REMEMBERED_REFRESH_TOKENS};
+use crate::auth::tokens::{AccessClaims, ImClaims, ACCESS_AUDIENCE, IM_AUDIENCE, ISSUER};
+use crate::crypto::digest;
+use crate::domain::{Device, LoginId, Password, UserId};
+use crate::error::Error;
+use crate::ports::{Key, StoreError};
+use crate::state::AppState;
+use crate::store::sessions::{self as stored, StoredSession};
+
+use super::login::login_password;
+
+pub fn im_token(state: &AppState, user: &UserId, act: Option<String>, members: Vec<String>) -> Result<String, Error> {
+    let now = state.clock.now_secs();
+    let claims = ImClaims {
+        iss: ISSUER.into(),
+        aud: IM_AUDIENCE.into(),
+        sub: user.to_string(),
+        iat: now,
+        exp: now + state.config.limits.im_token_ttl_secs,
+        act,
+        members,
+    };
+    state.tokens.sign(&claims).map_err(Error::Internal)
+}
+
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_in: i64,
+}
+
+fn token_pair(state: &AppState, user: &UserId, session: &str, refresh_token: String) -> Result<TokenPair, Error> {
+    let now = state.clock.now_secs();
+    let ttl = state.config.limits.access_token_ttl_secs;
+    let claims = AccessClaims {
+        iss: ISSUER.into(),
+        aud: ACCESS_AUDIENCE.into(),
+        sub: user.to_string(),
+        sid: session.to_string(),
+        iat: now,
+        exp: now + ttl,
+    };
+    Ok(TokenPair {
+        access_token: state.tokens.sign(&claims).map_err(Error::Internal)?,
+        refresh_token,
+        expires_in: ttl,
+    })
+}
+
+/// The password grant: a password login whose session is a refresh-token family.
+pub async fn oauth_password(state: &AppState, id: &LoginId, password: &Password) -> Result<TokenPair, Error> {
+    let (user, session) = login_password(state, id, password, &Device::default(), SessionKind::OAuth).await?;
+    token_pair(state, &user, &session.id, session.bearer_secret)
+}
+
+/// Rotates a refresh token. Presenting one that was already rotated out (or racing
+/// another use of the same one) revokes its whole family.
+pub async fn oauth_refresh(state: &AppState, presented: &str) -> Result<TokenPair, Error> {
+    let (user, sid, secret) =
+        split_bearer_secret(presented).ok_or(Error::RefreshTokenRejected("malformed refresh token"))?;
+    let key = stored::key(&user, &sid);
+    let item = state
+        .store
+        .get(&key)
+        .await?
+        .ok_or(Error::RefreshTokenRejected("the refresh token is revoked or expired"))?;
+    let session = StoredSession::from_item(&item)?;
+    if session.kind != SessionKind::OAuth {
+        return Err(Error::RefreshTokenRejected("not a refresh token"));
+    }
+    let presented_hash = digest(&secret);
+    if session.refresh_hash.as_deref() != Some(presented_hash.as_str()) {
+        if session.refresh_prev.contains(&presented_hash) {
+            revoke_family(state, &key).await?;
+            return Err(Error::RefreshTokenReused);
+        }
+        return Err(Error::RefreshTokenRejected("unknown refresh token"));
+    }
+    let new_secret = state.random.token(32);
+    let mut remembered = session.refresh_prev;
+    remembered.push(presented_hash.clone());
+    let skip = remembered.len().saturating_sub(REMEMBERED_REFRESH_TOKENS);
+    let remembered = remembered[skip..].join(",");
+    let now = state.clock.now_secs();
+    let (updates, condition) = stored::rotate_refresh(
+        &presented_hash,
+        digest(&new_secret),
+        remembered,
+        state.clock.now_millis(),
+        now + state.config.limits.session_ttl_secs,
+    );
+    match state.store.update(&key, updates, Some(condition)).await {
+        Ok(_) => {}
+        Err(StoreError::ConditionFailed) => {
+            revoke_family(state, &key).await?;
+            return Err(Error::RefreshTokenReused);
+        }
+        Err(e) => return Err(e.into()),
+    }
+    token_pair(state, &user, &sid, format!("{user}.{sid}.{new_secret}"))
+}
+
+async fn revoke_family(state: &AppState, key: &Key) -> Result<(), Error> {
+    state.store.delete(key, None).await?;
+    tracing::warn!(session = %key.sk, "refresh token reuse: session revoked");
+    Ok(())
+}
+

@@ -1,0 +1,63 @@
+//! Who a person is to the outside world: the identifiers they log in with and the
+//! addresses codes are sent to. Phone today; email and username join these enums.
+
+use super::PhoneNumber;
+
+/// An identifier a person logs in with. Each is unique (a marker item names its owner)
+/// and carries its own login backoff.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum LoginId {
+    Phone(PhoneNumber),
+}
+
+impl LoginId {
+    /// Enough to correlate logs, never the whole identifier.
+    pub fn masked(&self) -> String {
+        match self {
+            LoginId::Phone(p) => p.masked(),
+        }
+    }
+}
+
+/// Where a verification code goes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Recipient {
+    Phone(PhoneNumber),
+}
+
+impl Recipient {
+    /// The channel's name, as the outbox and the stored token record it.
+    pub fn channel(&self) -> &'static str {
+        match self {
+            Recipient::Phone(_) => "sms",
+        }
+    }
+
+    /// The address in its canonical form (E.164 for phones).
+    pub fn address(&self) -> &str {
+        match self {
+            Recipient::Phone(p) => p.e164(),
+        }
+    }
+
+    pub fn masked(&self) -> String {
+        match self {
+            Recipient::Phone(p) => p.masked(),
+        }
+    }
+
+    /// The login identifier this address proves, once a code sent to it is verified.
+    pub fn login_id(&self) -> LoginId {
+        match self {
+            Recipient::Phone(p) => LoginId::Phone(p.clone()),
+        }
+    }
+
+    /// Reads back a stored (channel, address) pair.
+    pub fn from_stored(channel: &str, address: &str) -> Option<Recipient> {
+        match channel {
+            "sms" => PhoneNumber::parse_e164("address", address).ok().map(Recipient::Phone),
+            _ => None,
+        }
+    }
+}

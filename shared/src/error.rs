@@ -1,0 +1,55 @@
+//! The domain's error: what went wrong, in the words of the rules that decided it.
+//! Services return it; only the HTTP layer (`http::error`) turns it into a status and a
+//! body, and only `account::oauth` into RFC 6749's shapes.
+
+use crate::domain::ValidationError;
+use crate::ports::{SendError, StoreError, UploadError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error("wrong verification code")]
+    WrongCode,
+    #[error("no valid code: it expired, was already used, or had too many wrong tries")]
+    CodeExpired,
+    #[error("SMS to region +{0} is not served")]
+    RegionNotServed(u16),
+    #[error("{0}")]
+    Throttled(&'static str),
+    #[error("too many codes from this network: solve the captcha from /user/get_sms_img_code and send verifyId and verifyCode")]
+    CaptchaRequired,
+    #[error("the captcha answer is wrong or the captcha expired; get a new one")]
+    CaptchaWrong,
+    #[error("wrong phone number or password")]
+    WrongPassword,
+    #[error("this phone number is already registered")]
+    PhoneTaken,
+    #[error("too many failed logins; retry in {retry_after_secs} s")]
+    LoginBackoff { retry_after_secs: i64 },
+    #[error("verification_token does not exist or has expired")]
+    VerificationTokenGone,
+    #[error("no account has this phone number")]
+    NoSuchAccount,
+    #[error("no such session")]
+    NoSuchSession,
+    #[error("{0}")]
+    RefreshTokenRejected(&'static str),
+    #[error("refresh token reuse: the session is revoked")]
+    RefreshTokenReused,
+    #[error("not logged in")]
+    Unauthorized,
+    #[error("{0}")]
+    NotFound(String),
+    /// A stored item that does not decode: our bug, never the client's and never a default.
+    #[error("stored item {key} does not decode: {detail}")]
+    Corrupt { key: String, detail: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Send(#[from] SendError),
+    #[error(transparent)]
+    Upload(#[from] UploadError),
+    #[error("{0}")]
+    Internal(String),
+}

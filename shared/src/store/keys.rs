@@ -1,0 +1,134 @@
+//! The single-table key design, in one place. Every item's partition key (`pk`) names
+//! the entity it belongs to; the sort key (`sk`) names the item within it.
+//!
+//! | item                  | pk                  | sk                      | expiry          |
+//! |-----------------------|---------------------|-------------------------|-----------------|
+//! | login marker (owner)  | `PHONE#<e164>`      | `OWNER`                 | —               |
+//! | login failures + lock | `PHONE#<e164>`      | `LOGINFAIL`             | a day           |
+//! | verification code     | `PHONE#<e164>`      | `CODE#<purpose>`        | code TTL        |
+//! | send gap lock         | `PHONE#<e164>`      | `SEND#GAP`              | gap             |
+//! | sends per window      | `PHONE#<e164>`      | `SEND#H#<hour>` / `SEND#D#<day>` | window end |
+//! | sends per network     | `IP#<ip or /64>`    | `SEND#H#<hour>`         | window end      |
+//! | global sends          | `GLOBAL`            | `SEND#D#<day>`          | window end      |
+//! | verification token    | `VTOKEN#<sha256>`   | `VTOKEN`                | token TTL       |
+//! | captcha               | `CAPTCHA#<sha256>`  | `CAPTCHA`               | captcha TTL     |
+//! | user profile          | `USER#<id>`         | `PROFILE`               | —               |
+//! | credential (password) | `USER#<id>`         | `CREDENTIAL`            | —               |
+//! | session               | `USER#<id>`         | `SESSION#<sid>`         | idle lifetime   |
+//!
+//! A login marker holds only its owner's id; it is written with `attribute_not_exists`
+//! in the same transaction as the owner, which makes the identifier unique. The password
+//! hash lives in the owner's private credential item, which no read path returns. Login
+//! identifiers (phone now; email and username next) and code recipients each have a
+//! partition of their own, named by their kind. The sparse `inverted` index
+//! (`ipk`/`isk`) is reserved for reverse relations (fans, who blocked me).
+//!
+//! Windows are counted in fixed buckets (hour or day number since the epoch), so a new
+//! window is a new item and expired counters never need resetting.
+
+use std::net::IpAddr;
+
+use crate::domain::{CodePurpose, LoginId, Recipient, UserId};
+use crate::ports::Key;
+
+fn login_pk(id: &LoginId) -> String {
+    match id {
+        LoginId::Phone(p) => format!("PHONE#{}", p.e164()),
+    }
+}
+
+fn recipient_pk(to: &Recipient) -> String {
+    match to {
+        Recipient::Phone(p) => format!("PHONE#{}", p.e164()),
+    }
+}
+
+/// The uniqueness marker of a login identifier: holds the owner's id.
+pub fn marker(id: &LoginId) -> Key {
+    Key::new(login_pk(id), "OWNER")
+}
+
+pub fn login_failures(id: &LoginId) -> Key {
+    Key::new(login_pk(id), "LOGINFAIL")
+}
+
+pub fn code(to: &Recipient, purpose: CodePurpose) -> Key {
+    Key::new(recipient_pk(to), format!("CODE#{}", purpose.as_str()))
+}
+
+pub fn send_gap(to: &Recipient) -> Key {
+    Key::new(recipient_pk(to), "SEND#GAP")
+}
+
+pub fn sends_per_hour(to: &Recipient, hour: i64) -> Key {
+    Key::new(recipient_pk(to), format!("SEND#H#{hour}"))
+}
+
+pub fn sends_per_day(to: &Recipient, day: i64) -> Key {
+    Key::new(recipient_pk(to), format!("SEND#D#{day}"))
+}
+
+/// Sends per client network: an IPv4 address, or the /64 an IPv6 address belongs to
+/// (one household or device gets a whole /64).
+pub fn sends_per_network_hour(ip: &IpAddr, hour: i64) -> Key {
+    Key::new(format!("IP#{}", network_of(ip)), format!("SEND#H#{hour}"))
+}
+
+pub fn network_of(ip: &IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
+pub fn global_sends_per_day(day: i64) -> Key {
+    Key::new("GLOBAL", format!("SEND#D#{day}"))
+}
+
+pub fn verification_token(digest: &str) -> Key {
+    Key::new(format!("VTOKEN#{digest}"), "VTOKEN")
+}
+
+pub fn captcha(digest: &str) -> Key {
+    Key::new(format!("CAPTCHA#{digest}"), "CAPTCHA")
+}
+
+pub const SESSION_PREFIX: &str = "SESSION#";
+
+pub fn user_pk(user: &UserId) -> String {
+    format!("USER#{user}")
+}
+
+pub fn profile(user: &UserId) -> Key {
+    Key::new(user_pk(user), "PROFILE")
+}
+
+pub fn credential(user: &UserId) -> Key {
+    Key::new(user_pk(user), "CREDENTIAL")
+}
+
+pub fn session(user: &UserId, session: &str) -> Key {
+    Key::new(user_pk(user), format!("{SESSION_PREFIX}{session}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_are_counted_per_64_and_mapped_ipv4_as_ipv4() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(network_of(&a), network_of(&b));
+        assert_ne!(network_of(&a), network_of(&c));
+        let mapped: IpAddr = "::ffff:198.51.100.7".parse().unwrap();
+        assert_eq!(network_of(&mapped), "198.51.100.7");
+    }
+}
