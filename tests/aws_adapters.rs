@@ -1,6 +1,8 @@
 //! The message-sender and upload-signer adapters: SNS and S3 against moto, and their
 //! local twins (outbox file, presigned uploads served by the local router).
 
+#![cfg(all(feature = "dynamodb", feature = "sns", feature = "s3"))]
+
 mod support;
 
 use std::sync::Arc;
@@ -10,7 +12,7 @@ use http_body_util::BodyExt;
 use roster::adapters::local_outbox::LocalOutbox;
 use roster::adapters::s3_uploads::S3Uploads;
 use roster::adapters::sns_sender::SnsSender;
-use roster::domain::PhoneNumber;
+use roster::domain::{PhoneNumber, Recipient};
 use roster::ports::{ManualClock, MessageSender, UploadSigner};
 use support::{moto_sms_to, new_phone, s3_client, sns_client, StoreKind, TestApp, T0};
 use tower::ServiceExt;
@@ -18,10 +20,10 @@ use tower::ServiceExt;
 #[tokio::test]
 async fn sns_publishes_an_sms_to_the_phone_number() {
     let (national, e164) = new_phone();
-    let phone = PhoneNumber::parse("86", &national).unwrap();
+    let phone = Recipient::Phone(PhoneNumber::parse("86", &national).unwrap());
     let sender = SnsSender::new(sns_client(), Some("Roster".into()));
     sender
-        .send_sms(&phone, "Your Roster verification code is 424242")
+        .send(&phone, "Your Roster verification code is 424242")
         .await
         .unwrap();
     assert_eq!(
@@ -41,8 +43,8 @@ async fn an_sns_failure_is_an_error_not_a_silent_drop() {
         .build();
     let sender = SnsSender::new(aws_sdk_sns::Client::from_conf(conf), None);
     let (national, _) = new_phone();
-    let phone = PhoneNumber::parse("86", &national).unwrap();
-    assert!(sender.send_sms(&phone, "x").await.is_err());
+    let phone = Recipient::Phone(PhoneNumber::parse("86", &national).unwrap());
+    assert!(sender.send(&phone, "x").await.is_err());
 }
 
 #[tokio::test]
@@ -79,8 +81,8 @@ async fn the_local_outbox_lists_what_it_sent() {
     let dir = tempfile::tempdir().unwrap();
     let outbox = LocalOutbox::new(dir.path(), Arc::new(ManualClock::starting_at_secs(T0)));
     let (national, e164) = new_phone();
-    let phone = PhoneNumber::parse("86", &national).unwrap();
-    outbox.send_sms(&phone, "hello").await.unwrap();
+    let phone = Recipient::Phone(PhoneNumber::parse("86", &national).unwrap());
+    outbox.send(&phone, "hello").await.unwrap();
     let listed = outbox.list().unwrap();
     assert_eq!(
         (listed.len(), listed[0].to.as_str(), listed[0].text.as_str()),

@@ -39,8 +39,8 @@ fn expected(function: &str, file: &str) -> Option<(u16, i64)> {
     })
 }
 
-fn routes_of(function: &str) -> roster::app::Routes {
-    roster::app::all_groups()
+fn routes_of(function: &str) -> roster::http::Routes {
+    roster::local::all_groups()
         .into_iter()
         .find(|(name, _)| *name == function)
         .map(|(_, routes)| routes)
@@ -64,7 +64,7 @@ async fn every_sample_event_gets_the_expected_answer_from_its_function() {
             let req = lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{function}/{name}: {e}"));
             let (parts, body) = req.into_parts();
             let req = axum::http::Request::from_parts(parts, axum::body::Body::from(body.to_vec()));
-            let router = roster::app::serve(routes_of(&function), app.state.clone());
+            let router = roster::http::serve(routes_of(&function), app.state.clone());
             let res = router.oneshot(req).await.unwrap();
             let got_status = res.status().as_u16();
             let body: Value = serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();

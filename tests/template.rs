@@ -59,9 +59,9 @@ const METHODS: [Method; 5] = [Method::GET, Method::POST, Method::PUT, Method::PA
 async fn router_routes() -> BTreeSet<(String, String, String)> {
     let app = TestApp::spawn(StoreKind::Sqlite).await;
     let mut routes = BTreeSet::new();
-    for (group, group_routes) in roster::app::all_groups() {
+    for (group, group_routes) in roster::local::all_groups() {
         let paths: Vec<&str> = group_routes.iter().map(|(p, _)| *p).collect();
-        let router = roster::app::serve(group_routes, app.state.clone());
+        let router = roster::http::serve(group_routes, app.state.clone());
         for path in paths {
             let concrete = path.replace(['{', '}'], "");
             for method in METHODS {

@@ -2,96 +2,38 @@
 //! the security baseline around them.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 
-use async_trait::async_trait;
+
 use axum::http::{Method, StatusCode};
-use roster::ports::{Condition, Item, Key, Page, Query, Store, StoreError, TxOp, Update};
 use serde_json::{json, Value};
 
 use crate::on_every_store;
+use crate::support::stores::Counting;
+use crate::support::users::{cookie_pair, set_cookie, User, PASSWORD};
 use crate::support::{concurrently, json_post, new_phone, phone_body, TestApp, TestResponse};
 
-const PASSWORD: &str = "P@ssw0rd";
-
-/// A verification token for a fresh phone, through the SealTalk flow.
 async fn verified(app: &TestApp, purpose: Option<&str>) -> (String, String, String) {
-    let (national, e164) = new_phone();
-    let mut body = phone_body(&national);
-    if let Some(p) = purpose {
-        body["purpose"] = json!(p);
-    }
-    assert_eq!(app.post("/user/send_code", body.clone()).await.code(), 200);
-    body["code"] = json!(app.last_code(&e164).await);
-    let res = app.post("/user/verify_code", body).await;
-    let token = res.body["result"]["verification_token"].as_str().unwrap().to_string();
-    (national, e164, token)
+    app.verified_phone(purpose).await
 }
 
-/// Sends a code for `purpose` to the phone (a minute after any earlier one) and reads it.
 async fn code_for(app: &TestApp, national: &str, e164: &str, purpose: &str) -> String {
-    app.clock.advance_secs(61);
-    let body = json!({"region": 86, "phone": national, "purpose": purpose});
-    assert_eq!(app.post("/user/send_code", body).await.code(), 200);
-    app.last_code(e164).await
+    app.code_for(national, e164, purpose).await
 }
 
 async fn token_for(app: &TestApp, national: &str, e164: &str, purpose: &str) -> String {
-    let code = code_for(app, national, e164, purpose).await;
-    let body = json!({"region": 86, "phone": national, "purpose": purpose, "code": code});
-    let res = app.post("/user/verify_code", body).await;
-    res.body["result"]["verification_token"].as_str().unwrap().to_string()
-}
-
-struct User {
-    national: String,
-    e164: String,
-    id: String,
+    app.token_for(national, e164, purpose).await
 }
 
 async fn registered(app: &TestApp) -> User {
-    let (national, e164, token) = verified(app, None).await;
-    let res = app
-        .post(
-            "/user/register",
-            json!({"nickname": "Tom", "password": PASSWORD, "verification_token": token}),
-        )
-        .await;
-    assert_eq!(res.code(), 200, "{}", res.body);
-    User {
-        national,
-        e164,
-        id: res.body["result"]["id"].as_str().unwrap().to_string(),
-    }
-}
-
-fn set_cookie(res: &TestResponse) -> String {
-    res.headers
-        .get("set-cookie")
-        .expect("set-cookie")
-        .to_str()
-        .unwrap()
-        .to_string()
-}
-
-/// The `name=value` pair a browser would send back.
-fn cookie_pair(res: &TestResponse) -> String {
-    set_cookie(res).split(';').next().unwrap().to_string()
+    app.registered().await
 }
 
 async fn login(app: &TestApp, user: &User, password: &str) -> TestResponse {
-    app.post(
-        "/user/login",
-        json!({"region": 86, "phone": user.national, "password": password}),
-    )
-    .await
+    app.login(user, password).await
 }
 
 async fn logged_in(app: &TestApp, user: &User) -> String {
-    let res = login(app, user, PASSWORD).await;
-    assert_eq!(res.code(), 200, "{}", res.body);
-    cookie_pair(&res)
+    app.logged_in(user).await
 }
 
 async fn get_token_with(app: &TestApp, header: (&str, &str)) -> TestResponse {
@@ -216,10 +158,18 @@ async fn a_verification_token_registers_once_and_a_phone_only_once(app: TestApp)
     let unknown = app
         .post(
             "/user/register",
+            json!({"nickname": "T", "password": PASSWORD, "verification_token": "A".repeat(43)}),
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "well-formed but unknown");
+    let malformed = app
+        .post(
+            "/user/register",
             json!({"nickname": "T", "password": PASSWORD, "verification_token": "nope"}),
         )
         .await;
-    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST, "not of the shape Roster issues");
+    assert_eq!(malformed.body["field"], "verification_token");
     let second = token_for(&app, &national, &e164, "register").await;
     let res = app
         .post(
@@ -478,44 +428,6 @@ async fn the_im_token_verifies_with_the_published_jwks_alone(app: TestApp) {
     assert!(ttl > 0 && ttl <= 3600, "short expiry: {ttl}");
 }
 
-/// Counts every store call, to prove that some requests make none.
-struct CountingStore {
-    inner: Arc<dyn Store>,
-    calls: AtomicUsize,
-}
-
-#[async_trait]
-impl Store for CountingStore {
-    async fn get(&self, k: &Key) -> Result<Option<Item>, StoreError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        self.inner.get(k).await
-    }
-    async fn put(&self, i: Item, c: Option<Condition>) -> Result<(), StoreError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        self.inner.put(i, c).await
-    }
-    async fn update(&self, k: &Key, u: Vec<Update>, c: Option<Condition>) -> Result<Item, StoreError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        self.inner.update(k, u, c).await
-    }
-    async fn delete(&self, k: &Key, c: Option<Condition>) -> Result<Option<Item>, StoreError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        self.inner.delete(k, c).await
-    }
-    async fn query(&self, q: Query) -> Result<Page, StoreError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        self.inner.query(q).await
-    }
-    async fn transact_write(&self, ops: Vec<TxOp>) -> Result<(), StoreError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        self.inner.transact_write(ops).await
-    }
-    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        self.inner.batch_get(keys).await
-    }
-}
-
 fn b64(v: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v)
@@ -525,23 +437,8 @@ async fn forged_tampered_expired_and_none_tokens_are_refused_before_any_store_re
     let user = registered(&app).await;
     let tokens = oauth_login(&app, &user).await;
     let good = tokens["access_token"].as_str().unwrap().to_string();
-    let counting = Arc::new(CountingStore {
-        inner: app.state.store.clone(),
-        calls: AtomicUsize::new(0),
-    });
-    let s = &app.state;
-    let state = roster::app::AppState::new(roster::app::Services {
-        config: s.config.clone(),
-        store: counting.clone(),
-        sms: s.sms.clone(),
-        uploads: s.uploads.clone(),
-        clock: s.clock.clone(),
-        random: s.random.clone(),
-        code_key: s.code_key.clone(),
-        tokens: s.tokens.clone(),
-        local: None,
-    });
-    let router = roster::local::router(state);
+    let counting = Counting::new();
+    let router = app.router_with_store(counting.wrap(app.state.store.clone()));
     let call = |auth: String| {
         let router = router.clone();
         async move {
@@ -553,7 +450,7 @@ async fn forged_tampered_expired_and_none_tokens_are_refused_before_any_store_re
         }
     };
     assert_eq!(call(format!("Bearer {good}")).await["code"], 200);
-    let baseline = counting.calls.load(Ordering::SeqCst);
+    let baseline = counting.calls();
     assert_eq!(baseline, 1, "an authenticated read is one store round trip");
 
     let parts: Vec<&str> = good.split('.').collect();
@@ -593,7 +490,7 @@ async fn forged_tampered_expired_and_none_tokens_are_refused_before_any_store_re
     app.clock.advance_secs(900);
     assert_eq!(call(format!("Bearer {good}")).await["code"], 403, "expired");
     assert_eq!(
-        counting.calls.load(Ordering::SeqCst),
+        counting.calls(),
         baseline,
         "rejected without touching the store"
     );
@@ -694,7 +591,8 @@ async fn sessions_are_listed_and_revoked_one_others_or_all(app: TestApp) {
         .request_with(Method::GET, "/user/sessions", None, &[("cookie", &a)])
         .await;
     let sessions = list.body["result"].as_array().unwrap().clone();
-    assert_eq!(sessions.len(), 3);
+    // Registering signed the user in too: that session, a, b and the OAuth one.
+    assert_eq!(sessions.len(), 4);
     assert_eq!(sessions.iter().filter(|s| s["current"] == true).count(), 1);
     let b_id = b.split('.').nth(1).unwrap();
     assert!(sessions
@@ -730,6 +628,7 @@ async fn sessions_are_listed_and_revoked_one_others_or_all(app: TestApp) {
         "invalid_grant"
     );
     assert!(works(&app, ("cookie", &a)).await);
+    assert!(!works(&app, ("cookie", &user.cookie)).await, "the registration's session went too");
     // All.
     let c = logged_in(&app, &user).await;
     let res = app
@@ -902,7 +801,7 @@ async fn deleting_an_account_needs_a_delete_code_and_frees_the_phone(app: TestAp
     let rest = app
         .state
         .store
-        .query(Query::partition(format!("USER#{}", user.id)))
+        .query(roster::ports::Query::partition(format!("USER#{}", user.id)))
         .await
         .unwrap();
     assert!(rest.items.is_empty(), "{:?}", rest.items);

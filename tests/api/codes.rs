@@ -4,12 +4,18 @@ use std::collections::HashSet;
 
 use axum::http::StatusCode;
 use base64::Engine;
-use roster::domain::{CodePurpose, PhoneNumber};
-use roster::ports::Item;
+use roster::domain::{CodePurpose, LoginId, PhoneNumber, Recipient, UserId};
+use roster::error::Error;
+use roster::verification::{Verified, VerificationToken};
 use serde_json::json;
 
 use crate::on_every_store;
 use crate::support::{concurrently, json_post, new_phone, phone_body, TestApp};
+
+async fn read_token(app: &TestApp, token: &str) -> Result<Verified, Error> {
+    let token = VerificationToken::parse(token).expect("a token of Roster's shape");
+    roster::verification::read_token(&app.state, &token, &[CodePurpose::Verify]).await
+}
 
 async fn send(app: &TestApp, national: &str) -> i64 {
     app.post("/user/send_code", phone_body(national)).await.code()
@@ -45,14 +51,9 @@ async fn a_phone_is_available_until_someone_owns_it(app: TestApp) {
     let res = app.post("/user/check_phone_available", phone_body(&national)).await;
     assert_eq!(res.body, json!({"code": 200, "result": true}));
     let phone = PhoneNumber::parse("86", &national).unwrap();
-    app.state
-        .store
-        .put(
-            Item::new(roster::keys::phone_owner(&phone)).with_s("userId", "u1"),
-            None,
-        )
-        .await
-        .unwrap();
+    let owner = UserId::parse("id", "someone1").unwrap();
+    let claim = roster::store::markers::claim(&LoginId::Phone(phone), &owner);
+    app.state.store.transact_write(vec![claim]).await.unwrap();
     let res = app
         .post(
             "/user/check_phone_available",
@@ -112,11 +113,8 @@ async fn a_correct_code_yields_a_verification_token_bound_to_the_phone(app: Test
     assert_eq!(res.code(), 200, "{}", res.body);
     let token = res.body["result"]["verification_token"].as_str().unwrap().to_string();
     assert!(token.len() >= 40 && token.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
-    let proved = roster::codes::service::read_verification_token(&app.state, &token)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(proved.phone.e164(), e164);
+    let proved = read_token(&app, &token).await.unwrap();
+    assert_eq!(proved.to.address(), e164);
     assert_eq!(proved.purpose, CodePurpose::Verify);
 }
 
@@ -218,13 +216,13 @@ async fn codes_are_stored_only_as_a_keyed_hash(app: TestApp) {
     let item = app
         .state
         .store
-        .get(&roster::keys::code(&phone, CodePurpose::Verify))
+        .get(&roster::store::codes::key(&Recipient::Phone(phone), CodePurpose::Verify))
         .await
         .unwrap()
         .unwrap();
     let dump = format!("{:?}", item.attrs);
     assert!(!dump.contains(&code), "{dump}");
-    assert_eq!(item.s("tag").unwrap().len(), 64);
+    assert_eq!(roster::store::codes::tag(&item).unwrap().len(), 64);
 }
 
 async fn a_second_code_within_a_minute_is_throttled_and_replaces_nothing(app: TestApp) {
@@ -421,19 +419,10 @@ async fn a_verification_token_lasts_thirty_minutes(app: TestApp) {
         .unwrap()
         .to_string();
     app.clock.advance_secs(1799);
-    assert!(roster::codes::service::read_verification_token(&app.state, &token)
-        .await
-        .unwrap()
-        .is_some());
+    assert!(read_token(&app, &token).await.is_ok());
     app.clock.advance_secs(1);
-    assert!(roster::codes::service::read_verification_token(&app.state, &token)
-        .await
-        .unwrap()
-        .is_none());
-    let forged = roster::codes::service::read_verification_token(&app.state, "not-a-token")
-        .await
-        .unwrap();
-    assert!(forged.is_none());
+    assert!(matches!(read_token(&app, &token).await, Err(Error::VerificationTokenGone)));
+    assert!(VerificationToken::parse("not-a-token").is_err());
 }
 
 on_every_store!(

@@ -1,5 +1,9 @@
 //! Black-box API scenarios. Each runs on the embedded store and on DynamoDB Local
 //! (with SMS through moto's SNS): `api::sqlite::…` and `api::dynamodb::…`.
+//!
+//! A scenario left out of its file's `on_every_store!` list is dead code, and dead code
+//! is an error here: no scenario can be written and silently never run.
+#![deny(dead_code)]
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -18,6 +22,7 @@ macro_rules! on_every_store {
                 super::$name($crate::support::TestApp::spawn($crate::support::StoreKind::Sqlite).await).await
             } )*
         }
+        #[cfg(feature = "dynamodb")]
         mod dynamodb {
             $( #[tokio::test] async fn $name() {
                 super::$name($crate::support::TestApp::spawn($crate::support::StoreKind::Dynamodb).await).await

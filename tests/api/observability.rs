@@ -4,9 +4,9 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use async_trait::async_trait;
+
 use axum::http::StatusCode;
-use roster::ports::{Condition, Item, Key, Page, Query, Store, StoreError, TxOp, Update};
+use crate::support::stores::Broken;
 use serde_json::json;
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -86,50 +86,8 @@ async fn logs_hold_request_ids_but_no_codes_tokens_or_phone_numbers(app: TestApp
 }
 
 /// A store whose backend fails with a message that must never reach a client.
-struct BrokenStore;
-
-fn broken() -> StoreError {
-    StoreError::Backend("connection to db-internal.example:5432 refused (table roster-prod)".into())
-}
-
-#[async_trait]
-impl Store for BrokenStore {
-    async fn get(&self, _: &Key) -> Result<Option<Item>, StoreError> {
-        Err(broken())
-    }
-    async fn put(&self, _: Item, _: Option<Condition>) -> Result<(), StoreError> {
-        Err(broken())
-    }
-    async fn update(&self, _: &Key, _: Vec<Update>, _: Option<Condition>) -> Result<Item, StoreError> {
-        Err(broken())
-    }
-    async fn delete(&self, _: &Key, _: Option<Condition>) -> Result<Option<Item>, StoreError> {
-        Err(broken())
-    }
-    async fn query(&self, _: Query) -> Result<Page, StoreError> {
-        Err(broken())
-    }
-    async fn transact_write(&self, _: Vec<TxOp>) -> Result<(), StoreError> {
-        Err(broken())
-    }
-    async fn batch_get(&self, _: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
-        Err(broken())
-    }
-}
-
 async fn an_internal_failure_is_a_500_with_the_request_id_and_no_detail(app: TestApp) {
-    let state = roster::app::AppState::new(roster::app::Services {
-        config: app.state.config.clone(),
-        store: Arc::new(BrokenStore),
-        sms: app.state.sms.clone(),
-        uploads: app.state.uploads.clone(),
-        clock: app.state.clock.clone(),
-        random: app.state.random.clone(),
-        code_key: app.state.code_key.clone(),
-        tokens: app.state.tokens.clone(),
-        local: None,
-    });
-    let router = roster::local::router(state);
+    let router = app.router_with_store(Arc::new(Broken));
     let (national, _) = new_phone();
     let req = axum::http::Request::post("/user/send_code")
         .header("content-type", "application/json")

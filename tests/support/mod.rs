@@ -1,6 +1,11 @@
 //! Test harness shared by the black-box suites: builds the app on either store with a
-//! controllable clock and random source, drives its router in process, and reads back
-//! the SMS it sent (local outbox, or moto's SNS on the DynamoDB run).
+//! controllable clock and random source (through `Services::assemble`, as the servers
+//! do), drives its router in process, and reads back the SMS it sent (local outbox, or
+//! moto's SNS on the DynamoDB run). `users` has the people every suite needs, `stores`
+//! the store wrappers (counting, failing) a test puts around the store in one line.
+//!
+//! Built without the `dynamodb` feature (the SQLite-only inner loop, `cargo test -p
+//! roster --no-default-features --test api`), it needs no AWS SDK.
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
@@ -12,15 +17,11 @@ use axum::extract::ConnectInfo;
 use axum::http::{Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
-use roster::adapters::dynamodb_store::DynamoStore;
 use roster::adapters::local_outbox::LocalOutbox;
-use roster::adapters::local_uploads::LocalUploads;
-use roster::adapters::sns_sender::SnsSender;
 use roster::adapters::sqlite_store::SqliteStore;
-use roster::app::{AppState, LocalAdapters, Services};
 use roster::config::Config;
-use roster::crypto::HmacKey;
 use roster::ports::{Clock, ManualClock, MessageSender, OsRandom, Random, Store};
+use roster::state::{Adapters, AppState, LocalAdapters, Secrets, Services};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -39,10 +40,12 @@ fn env_or_fail(var: &str) -> String {
     })
 }
 
+#[cfg(feature = "dynamodb")]
 pub fn aws_credentials() -> aws_sdk_dynamodb::config::Credentials {
     aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "roster-tests")
 }
 
+#[cfg(feature = "dynamodb")]
 pub fn dynamodb_client() -> aws_sdk_dynamodb::Client {
     let conf = aws_sdk_dynamodb::Config::builder()
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
@@ -57,6 +60,7 @@ pub fn moto_url() -> String {
     env_or_fail("ROSTER_TEST_MOTO_URL")
 }
 
+#[cfg(feature = "sns")]
 pub fn sns_client() -> aws_sdk_sns::Client {
     let conf = aws_sdk_sns::Config::builder()
         .behavior_version(aws_sdk_sns::config::BehaviorVersion::latest())
@@ -67,6 +71,7 @@ pub fn sns_client() -> aws_sdk_sns::Client {
     aws_sdk_sns::Client::from_conf(conf)
 }
 
+#[cfg(feature = "s3")]
 pub fn s3_client() -> aws_sdk_s3::Client {
     let conf = aws_sdk_s3::Config::builder()
         .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
@@ -82,7 +87,11 @@ pub fn s3_client() -> aws_sdk_s3::Client {
 pub async fn fresh_store(kind: StoreKind, clock: Arc<dyn Clock>, dir: &std::path::Path) -> Arc<dyn Store> {
     match kind {
         StoreKind::Sqlite => Arc::new(SqliteStore::open(&dir.join("roster.db"), clock).expect("open sqlite")),
+        #[cfg(not(feature = "dynamodb"))]
+        StoreKind::Dynamodb => panic!("built without the dynamodb feature"),
+        #[cfg(feature = "dynamodb")]
         StoreKind::Dynamodb => {
+            use roster::adapters::dynamodb_store::DynamoStore;
             let client = dynamodb_client();
             let table = format!(
                 "roster-test-{}",
@@ -124,6 +133,20 @@ impl Random for ScriptedRandom {
     }
 }
 
+/// Local runs read SMS from the outbox; DynamoDB runs send them through moto's SNS.
+fn messages_for(kind: StoreKind, outbox: &Arc<LocalOutbox>) -> (Arc<dyn MessageSender>, SmsProbe) {
+    match kind {
+        StoreKind::Sqlite => (outbox.clone(), SmsProbe::Outbox(outbox.clone())),
+        #[cfg(feature = "sns")]
+        StoreKind::Dynamodb => (
+            Arc::new(roster::adapters::sns_sender::SnsSender::new(sns_client(), None)),
+            SmsProbe::Moto,
+        ),
+        #[cfg(not(feature = "sns"))]
+        StoreKind::Dynamodb => panic!("built without the sns feature"),
+    }
+}
+
 pub enum SmsProbe {
     Outbox(Arc<LocalOutbox>),
     Moto,
@@ -160,41 +183,46 @@ impl TestApp {
     }
 
     pub async fn spawn_with(kind: StoreKind, tune: impl FnOnce(&mut Config)) -> TestApp {
+        Self::spawn_full(kind, tune, |store| store).await
+    }
+
+    /// The app over a wrapped store: `TestApp::spawn_wrapped(kind, |s| counting.wrap(s))`.
+    pub async fn spawn_wrapped(kind: StoreKind, wrap: impl FnOnce(Arc<dyn Store>) -> Arc<dyn Store>) -> TestApp {
+        Self::spawn_full(kind, |_| {}, wrap).await
+    }
+
+    pub async fn spawn_full(
+        kind: StoreKind,
+        tune: impl FnOnce(&mut Config),
+        wrap: impl FnOnce(Arc<dyn Store>) -> Arc<dyn Store>,
+    ) -> TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
         let clock = Arc::new(ManualClock::starting_at_secs(T0));
         let random = Arc::new(ScriptedRandom::default());
         let mut config = Config::from_lookup(|_| None).expect("default config");
         config.data_dir = dir.path().to_path_buf();
         tune(&mut config);
-        let store = fresh_store(kind, clock.clone(), dir.path()).await;
-        let outbox = Arc::new(LocalOutbox::new(dir.path(), clock.clone()));
-        let (sms, probe): (Arc<dyn MessageSender>, SmsProbe) = match kind {
-            StoreKind::Sqlite => (outbox.clone(), SmsProbe::Outbox(outbox.clone())),
-            StoreKind::Dynamodb => (Arc::new(SnsSender::new(sns_client(), None)), SmsProbe::Moto),
+        let store = wrap(fresh_store(kind, clock.clone(), dir.path()).await);
+        let mut code_secret = [0u8; 32];
+        OsRandom.fill(&mut code_secret);
+        let mut signing_seed = [0u8; 32];
+        OsRandom.fill(&mut signing_seed);
+        let secrets = Secrets {
+            code_secret: &code_secret,
+            signing_seed: &signing_seed,
         };
-        let mut secret = [0u8; 32];
-        OsRandom.fill(&mut secret);
-        let code_key = HmacKey::new(&secret).unwrap();
-        let uploads = Arc::new(LocalUploads::new(
-            dir.path(),
-            "http://127.0.0.1:7700",
-            code_key.clone(),
-            clock.clone(),
-        ));
-        let mut seed = [0u8; 32];
-        OsRandom.fill(&mut seed);
-        let tokens = Arc::new(roster::auth::TokenKeys::from_seeds(&seed, None).unwrap());
-        let state = AppState::new(Services {
-            config,
+        let local = LocalAdapters::in_folder(dir.path(), "http://127.0.0.1:7700", &secrets, clock.clone())
+            .expect("local adapters");
+        let (messages, probe) = messages_for(kind, &local.outbox);
+        let adapters = Adapters {
             store,
-            sms,
-            uploads: uploads.clone(),
+            messages,
+            uploads: local.uploads.clone(),
             clock: clock.clone(),
             random: random.clone(),
-            code_key,
-            tokens,
-            local: Some(LocalAdapters { outbox, uploads }),
-        });
+            local: Some(local),
+        };
+        let state = AppState::new(Services::assemble(config, adapters, &secrets).expect("services"));
         let router = roster::local::router(state.clone());
         TestApp {
             kind,
@@ -205,6 +233,23 @@ impl TestApp {
             sms: probe,
             dir,
         }
+    }
+
+    /// The same services over another store, for a test that swaps it mid-way.
+    pub fn router_with_store(&self, store: Arc<dyn Store>) -> Router {
+        let s = &self.state;
+        let services = Services {
+            config: s.config.clone(),
+            store,
+            messages: s.messages.clone(),
+            uploads: s.uploads.clone(),
+            clock: s.clock.clone(),
+            random: s.random.clone(),
+            code_key: s.code_key.clone(),
+            tokens: s.tokens.clone(),
+            local: None,
+        };
+        roster::local::router(AppState::new(services))
     }
 
     pub async fn request(&self, method: Method, path: &str, body: Option<Value>, ip: [u8; 4]) -> TestResponse {
@@ -315,6 +360,8 @@ fn collect_sms(v: &Value, e164: &str, out: &mut Vec<String>) {
 }
 
 pub mod moto;
+pub mod stores;
+pub mod users;
 
 /// Sends `n` requests at once (the i-th built by `make(i)`); their JSON bodies, in order.
 pub async fn concurrently(router: &Router, n: usize, make: impl Fn(usize) -> Request<Body>) -> Vec<Value> {

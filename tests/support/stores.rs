@@ -1,0 +1,102 @@
+//! Store wrappers a test puts around the app's store in one line:
+//! `TestApp::spawn_wrapped(kind, |s| counting.wrap(s))`.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use roster::ports::{Condition, Item, Key, Page, Query, Store, StoreError, TxOp, Update};
+
+/// Counts the calls (round trips) that reach the store, by kind.
+#[derive(Default)]
+pub struct Counting {
+    inner: Mutex<Option<Arc<dyn Store>>>,
+    calls: AtomicUsize,
+    transactions: AtomicUsize,
+}
+
+impl Counting {
+    pub fn new() -> Arc<Counting> {
+        Arc::new(Counting::default())
+    }
+    /// Wraps `store`; the returned store counts into `self`.
+    pub fn wrap(self: &Arc<Self>, store: Arc<dyn Store>) -> Arc<dyn Store> {
+        *self.inner.lock().unwrap() = Some(store);
+        self.clone()
+    }
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+    pub fn transactions(&self) -> usize {
+        self.transactions.load(Ordering::SeqCst)
+    }
+    fn store(&self) -> Arc<dyn Store> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.lock().unwrap().clone().expect("Counting::wrap was called")
+    }
+}
+
+#[async_trait]
+impl Store for Counting {
+    async fn get(&self, k: &Key) -> Result<Option<Item>, StoreError> {
+        self.store().get(k).await
+    }
+    async fn put(&self, i: Item, c: Option<Condition>) -> Result<(), StoreError> {
+        self.store().put(i, c).await
+    }
+    async fn update(&self, k: &Key, u: Vec<Update>, c: Option<Condition>) -> Result<Item, StoreError> {
+        self.store().update(k, u, c).await
+    }
+    async fn delete(&self, k: &Key, c: Option<Condition>) -> Result<Option<Item>, StoreError> {
+        self.store().delete(k, c).await
+    }
+    async fn query(&self, q: Query) -> Result<Page, StoreError> {
+        self.store().query(q).await
+    }
+    async fn transact_write(&self, ops: Vec<TxOp>) -> Result<(), StoreError> {
+        self.transactions.fetch_add(1, Ordering::SeqCst);
+        self.store().transact_write(ops).await
+    }
+    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        self.store().batch_get(keys).await
+    }
+}
+
+/// A store whose backend is unreachable: every call fails with a message that must
+/// never reach a client (it names an internal host and table).
+pub struct Broken;
+
+pub fn broken() -> StoreError {
+    StoreError::Backend("connection to db-internal.example:5432 refused (table roster-prod)".into())
+}
+
+impl Broken {
+    pub fn wrap(_store: Arc<dyn Store>) -> Arc<dyn Store> {
+        Arc::new(Broken)
+    }
+}
+
+#[async_trait]
+impl Store for Broken {
+    async fn get(&self, _: &Key) -> Result<Option<Item>, StoreError> {
+        Err(broken())
+    }
+    async fn put(&self, _: Item, _: Option<Condition>) -> Result<(), StoreError> {
+        Err(broken())
+    }
+    async fn update(&self, _: &Key, _: Vec<Update>, _: Option<Condition>) -> Result<Item, StoreError> {
+        Err(broken())
+    }
+    async fn delete(&self, _: &Key, _: Option<Condition>) -> Result<Option<Item>, StoreError> {
+        Err(broken())
+    }
+    async fn query(&self, _: Query) -> Result<Page, StoreError> {
+        Err(broken())
+    }
+    async fn transact_write(&self, _: Vec<TxOp>) -> Result<(), StoreError> {
+        Err(broken())
+    }
+    async fn batch_get(&self, _: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        Err(broken())
+    }
+}

@@ -1,0 +1,137 @@
+//! The people every suite needs: a verified phone, a registered user (signed in by
+//! registering, as SealTalk's server does), a logged-in client, and requests made as a
+//! user: `app.as_user(&user).post(path, body)`.
+
+use axum::http::Method;
+use serde_json::{json, Value};
+
+use super::{new_phone, phone_body, TestApp, TestResponse};
+
+pub const PASSWORD: &str = "P@ssw0rd";
+
+pub struct User {
+    pub national: String,
+    pub e164: String,
+    pub id: String,
+    /// The `name=value` session cookie a browser would send back.
+    pub cookie: String,
+}
+
+/// The `Set-Cookie` header of a response.
+pub fn set_cookie(res: &TestResponse) -> String {
+    res.headers
+        .get("set-cookie")
+        .expect("set-cookie")
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The `name=value` pair a browser would send back.
+pub fn cookie_pair(res: &TestResponse) -> String {
+    set_cookie(res).split(';').next().unwrap().to_string()
+}
+
+impl TestApp {
+    /// A verification token for a fresh phone, through the SealTalk flow (and `purpose`).
+    pub async fn verified_phone(&self, purpose: Option<&str>) -> (String, String, String) {
+        let (national, e164) = new_phone();
+        let mut body = phone_body(&national);
+        if let Some(p) = purpose {
+            body["purpose"] = json!(p);
+        }
+        assert_eq!(self.post("/user/send_code", body.clone()).await.code(), 200);
+        body["code"] = json!(self.last_code(&e164).await);
+        let res = self.post("/user/verify_code", body).await;
+        let token = res.body["result"]["verification_token"].as_str().unwrap().to_string();
+        (national, e164, token)
+    }
+
+    /// Sends a code for `purpose` to the phone (a minute after any earlier one); the code.
+    pub async fn code_for(&self, national: &str, e164: &str, purpose: &str) -> String {
+        self.clock.advance_secs(61);
+        let body = json!({"region": 86, "phone": national, "purpose": purpose});
+        assert_eq!(self.post("/user/send_code", body).await.code(), 200);
+        self.last_code(e164).await
+    }
+
+    /// A verification token for `purpose` on the phone.
+    pub async fn token_for(&self, national: &str, e164: &str, purpose: &str) -> String {
+        let code = self.code_for(national, e164, purpose).await;
+        let body = json!({"region": 86, "phone": national, "purpose": purpose, "code": code});
+        let res = self.post("/user/verify_code", body).await;
+        res.body["result"]["verification_token"].as_str().unwrap().to_string()
+    }
+
+    /// A new user named `nickname`, signed in by registering.
+    pub async fn registered_as(&self, nickname: &str) -> User {
+        let (national, e164, token) = self.verified_phone(None).await;
+        let res = self
+            .post(
+                "/user/register",
+                json!({"nickname": nickname, "password": PASSWORD, "verification_token": token}),
+            )
+            .await;
+        assert_eq!(res.code(), 200, "{}", res.body);
+        User {
+            national,
+            e164,
+            id: res.body["result"]["id"].as_str().unwrap().to_string(),
+            cookie: cookie_pair(&res),
+        }
+    }
+
+    pub async fn registered(&self) -> User {
+        self.registered_as("Tom").await
+    }
+
+    /// A password login of `user`'s phone.
+    pub async fn login(&self, user: &User, password: &str) -> TestResponse {
+        self.post(
+            "/user/login",
+            json!({"region": 86, "phone": user.national, "password": password}),
+        )
+        .await
+    }
+
+    /// A fresh session of `user`: its cookie pair.
+    pub async fn logged_in(&self, user: &User) -> String {
+        let res = self.login(user, PASSWORD).await;
+        assert_eq!(res.code(), 200, "{}", res.body);
+        cookie_pair(&res)
+    }
+
+    /// Requests carrying `user`'s session cookie.
+    pub fn as_user<'a>(&'a self, user: &'a User) -> AsUser<'a> {
+        AsUser {
+            app: self,
+            cookie: user.cookie.clone(),
+        }
+    }
+
+    /// Requests carrying a given cookie pair (another session of a user).
+    pub fn with_cookie(&self, cookie: &str) -> AsUser<'_> {
+        AsUser {
+            app: self,
+            cookie: cookie.to_string(),
+        }
+    }
+}
+
+pub struct AsUser<'a> {
+    app: &'a TestApp,
+    cookie: String,
+}
+
+impl AsUser<'_> {
+    pub async fn post(&self, path: &str, body: Value) -> TestResponse {
+        self.app
+            .request_with(Method::POST, path, Some(body), &[("cookie", &self.cookie)])
+            .await
+    }
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.app
+            .request_with(Method::GET, path, None, &[("cookie", &self.cookie)])
+            .await
+    }
+}
