@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 
 use crate::ports::store::{
-    validate_item, validate_tx, Attr, Condition, CursorKey, IndexName, Item, Key, Page, Query, SortKey, Store,
+    distinct_batch_keys, validate_item, validate_tx, Attr, Condition, CursorKey, IndexName, Item, Key, Page, Query, SortKey, Store,
     StoreError, TxOp, Update, RESERVED_ATTRS,
 };
 use crate::ports::Clock;
@@ -433,8 +433,20 @@ impl Store for DynamoStore {
             IndexName::Inverted => ("ipk", "isk"),
         };
         let mut key_cond = format!("{} = {}", e.name(pcol), e.value(s(&q.pk)));
-        if let SortKey::BeginsWith(prefix) = &q.sk {
-            key_cond += &format!(" AND begins_with({}, {})", e.name(scol), e.value(s(prefix)));
+        match &q.sk {
+            SortKey::All => {}
+            SortKey::BeginsWith(prefix) => {
+                key_cond += &format!(" AND begins_with({}, {})", e.name(scol), e.value(s(prefix)));
+            }
+            SortKey::After(key) => key_cond += &format!(" AND {} > {}", e.name(scol), e.value(s(key))),
+            SortKey::Between(from, to) => {
+                key_cond += &format!(
+                    " AND {} BETWEEN {} AND {}",
+                    e.name(scol),
+                    e.value(s(from)),
+                    e.value(s(to))
+                )
+            }
         }
         let (ttl, now) = (e.name("ttl"), e.value(n(self.now())));
         let filter = format!("attribute_not_exists({ttl}) OR {ttl} > {now}");
@@ -458,7 +470,7 @@ impl Store for DynamoStore {
             .filter_expression(filter)
             .set_expression_attribute_names(e.names())
             .set_expression_attribute_values(e.values())
-            .limit(q.limit.clamp(1, 1000) as i32)
+            .limit(q.page_size() as i32)
             .scan_index_forward(q.ascending)
             .set_exclusive_start_key(start)
             // Index reads are eventually consistent on DynamoDB; the table read is not.
@@ -533,12 +545,13 @@ impl Store for DynamoStore {
     }
 
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
-        if keys.len() > 100 {
-            return Err(StoreError::Invalid("a batch get holds at most 100 keys".into()));
-        }
+        // DynamoDB refuses a request that names a key twice.
+        let distinct = distinct_batch_keys(keys)?;
         let mut found: HashMap<Key, Item> = HashMap::new();
-        let mut pending: Vec<AttrMap> = keys.iter().map(key_map).collect();
-        pending.dedup();
+        let mut pending: Vec<AttrMap> = distinct.iter().map(key_map).collect();
+        if pending.is_empty() {
+            return Ok(vec![]);
+        }
         let mut rounds = 0;
         while !pending.is_empty() {
             let req = KeysAndAttributes::builder()

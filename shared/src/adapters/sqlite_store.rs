@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::ports::store::{
-    validate_item, validate_tx, Attr, Condition, CursorKey, IndexName, Item, Key, Page, Query, SortKey, Store,
+    distinct_batch_keys, validate_item, validate_tx, Attr, Condition, CursorKey, IndexName, Item, Key, Page, Query, SortKey, Store,
     StoreError, TxOp, Update,
 };
 use crate::ports::Clock;
@@ -232,9 +232,22 @@ impl Store for SqliteStore {
             let (cmp, order) = if q.ascending { (">", "ASC") } else { ("<", "DESC") };
             let mut sql = format!("SELECT {COLUMNS} FROM items WHERE {pcol} = ?1 AND (ttl IS NULL OR ttl > ?2)");
             let mut args: Vec<rusqlite::types::Value> = vec![q.pk.clone().into(), now.into()];
-            if let SortKey::BeginsWith(prefix) = &q.sk {
-                args.push(prefix.clone().into());
-                sql += &format!(" AND substr({scol}, 1, length(?{n})) = ?{n}", n = args.len());
+            match &q.sk {
+                SortKey::All => {}
+                SortKey::BeginsWith(prefix) => {
+                    args.push(prefix.clone().into());
+                    sql += &format!(" AND substr({scol}, 1, length(?{n})) = ?{n}", n = args.len());
+                }
+                SortKey::After(key) => {
+                    args.push(key.clone().into());
+                    sql += &format!(" AND {scol} > ?{}", args.len());
+                }
+                SortKey::Between(from, to) => {
+                    args.push(from.clone().into());
+                    args.push(to.clone().into());
+                    let n = args.len();
+                    sql += &format!(" AND {scol} BETWEEN ?{} AND ?{}", n - 1, n);
+                }
             }
             if let Some(c) = &after {
                 let sort = match q.index {
@@ -247,7 +260,8 @@ impl Store for SqliteStore {
                 let n = args.len();
                 sql += &format!(" AND ({scol}, pk, sk) {cmp} (?{}, ?{}, ?{})", n - 2, n - 1, n);
             }
-            args.push((q.limit.max(1) as i64 + 1).into());
+            let page_size = q.page_size();
+            args.push((page_size as i64 + 1).into());
             sql += &format!(" ORDER BY {scol} {order}, pk {order}, sk {order} LIMIT ?{}", args.len());
             let mut stmt = conn.prepare(&sql).map_err(backend)?;
             let rows = stmt
@@ -256,8 +270,8 @@ impl Store for SqliteStore {
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(backend)?;
             let mut items = rows.into_iter().collect::<Result<Vec<_>, _>>()?;
-            let more = items.len() > q.limit.max(1);
-            items.truncate(q.limit.max(1));
+            let more = items.len() > page_size;
+            items.truncate(page_size);
             let cursor = match (more, items.last()) {
                 (true, Some(last)) => Some(
                     CursorKey {
@@ -315,14 +329,16 @@ impl Store for SqliteStore {
     }
 
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
-        if keys.len() > 100 {
-            return Err(StoreError::Invalid("a batch get holds at most 100 keys".into()));
-        }
+        let distinct = distinct_batch_keys(keys)?;
         let keys = keys.to_vec();
         self.run(move |conn, now| {
-            keys.iter()
-                .map(|k| Ok(read(conn, k)?.filter(|i| i.is_live(now))))
-                .collect()
+            let mut found = std::collections::HashMap::with_capacity(distinct.len());
+            for k in distinct {
+                if let Some(item) = read(conn, &k)?.filter(|i| i.is_live(now)) {
+                    found.insert(k, item);
+                }
+            }
+            Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
         })
         .await
     }

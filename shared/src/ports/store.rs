@@ -208,10 +208,35 @@ pub enum IndexName {
     Inverted,
 }
 
+/// Which sort keys of the partition a query reads. Sort keys compare as UTF-8 bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SortKey {
     All,
     BeginsWith(String),
+    /// Strictly after the key ("changes since version n").
+    After(String),
+    /// From the first key to the second, both included (a time window).
+    Between(String, String),
+}
+
+/// The most items one query page holds, whatever the caller asked for; a limit of 0
+/// reads one item. Both adapters clamp the same way.
+pub const MAX_PAGE_ITEMS: usize = 1000;
+/// The most distinct keys one batch get reads (a repeated key is read once and answered
+/// at each of its positions).
+pub const MAX_BATCH_KEYS: usize = 100;
+
+/// The distinct keys of a batch get, in first-seen order, within the limit.
+pub fn distinct_batch_keys(keys: &[Key]) -> Result<Vec<Key>, StoreError> {
+    let mut seen = std::collections::HashSet::new();
+    let distinct: Vec<Key> = keys.iter().filter(|k| seen.insert(*k)).cloned().collect();
+    if distinct.len() > MAX_BATCH_KEYS {
+        return Err(StoreError::Invalid(format!(
+            "a batch get holds at most {MAX_BATCH_KEYS} distinct keys, not {}",
+            distinct.len()
+        )));
+    }
+    Ok(distinct)
 }
 
 #[derive(Clone, Debug)]
@@ -238,6 +263,18 @@ impl Query {
     pub fn begins_with(mut self, prefix: impl Into<String>) -> Self {
         self.sk = SortKey::BeginsWith(prefix.into());
         self
+    }
+    pub fn sk_after(mut self, key: impl Into<String>) -> Self {
+        self.sk = SortKey::After(key.into());
+        self
+    }
+    pub fn sk_between(mut self, from: impl Into<String>, to: impl Into<String>) -> Self {
+        self.sk = SortKey::Between(from.into(), to.into());
+        self
+    }
+    /// The page size the adapters use: the limit, clamped to 1..=`MAX_PAGE_ITEMS`.
+    pub fn page_size(&self) -> usize {
+        self.limit.clamp(1, MAX_PAGE_ITEMS)
     }
     pub fn on(mut self, index: IndexName) -> Self {
         self.index = index;
@@ -291,7 +328,8 @@ pub trait Store: Send + Sync {
     async fn query(&self, query: Query) -> Result<Page, StoreError>;
     /// All or nothing; at most 100 operations on distinct keys.
     async fn transact_write(&self, ops: Vec<TxOp>) -> Result<(), StoreError>;
-    /// Results in the order of `keys`; at most 100 distinct keys.
+    /// Results in the order of `keys`, a repeated key answered at each of its positions;
+    /// at most `MAX_BATCH_KEYS` distinct keys.
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError>;
 }
 
