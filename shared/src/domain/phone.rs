@@ -1,8 +1,11 @@
 use std::fmt;
 
+use rlibphonenumber::{get_national_significant_number_owned, PhoneNumberType, PHONE_NUMBER_UTIL};
+
 use super::ValidationError;
 
-/// An ITU country calling code known to the phone-number metadata (86, 1, 852, ...).
+/// An ITU country calling code of a region Roster knows (86, 1, 852, ...): checked
+/// against the compiled-in region table, so parsing one loads no phone metadata.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CallingCode(u16);
 
@@ -15,7 +18,7 @@ impl CallingCode {
         let code: u16 = digits
             .parse()
             .map_err(|_| ValidationError::new(field, "must be a country calling code such as 86"))?;
-        if phonenumber::metadata::DATABASE.by_code(&code).is_none() {
+        if !super::regions::is_calling_code(code) {
             return Err(ValidationError::new(
                 field,
                 format!("{code} is not a country calling code"),
@@ -34,7 +37,9 @@ impl fmt::Display for CallingCode {
     }
 }
 
-/// A phone number that is valid for its region, held in E.164 form.
+/// A mobile phone number of its region (libphonenumber's type `MOBILE`, or
+/// `FIXED_LINE_OR_MOBILE` where a region does not tell them apart), held in E.164 form.
+/// Codes go to it by SMS, so a fixed line, a toll-free or a premium number is refused.
 /// `Debug` and `masked()` hide the middle digits so a number never lands whole in a log.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct PhoneNumber {
@@ -55,26 +60,39 @@ impl PhoneNumber {
         if cleaned.is_empty() || cleaned.len() > 17 || !cleaned.bytes().all(|b| b.is_ascii_digit()) {
             return Err(ValidationError::new("phone", "must be digits only"));
         }
-        let parsed = phonenumber::parse(None, format!("+{}{}", region.value(), cleaned))
-            .map_err(|_| ValidationError::new("phone", format!("is not a phone number of region +{region}")))?;
-        if parsed.code().value() != region.value() || !phonenumber::is_valid(&parsed) {
-            return Err(ValidationError::new(
-                "phone",
-                format!("is not a valid phone number of region +{region}"),
-            ));
+        let invalid = || ValidationError::new("phone", format!("is not a valid mobile number of region +{region}"));
+        let util = &*PHONE_NUMBER_UTIL;
+        let parsed = util
+            .parse(format!("+{}{}", region.value(), cleaned), None)
+            .map_err(|_| invalid())?;
+        if parsed.country_code != i32::from(region.value()) {
+            return Err(invalid());
         }
-        let national = parsed.national().value().to_string();
+        // The type is matched against the region's full patterns: an invalid number is
+        // `Unknown`, so this is also the validity check.
+        match util.get_number_type(&parsed) {
+            PhoneNumberType::Mobile | PhoneNumberType::FixedLineOrMobile => {}
+            _ => return Err(invalid()),
+        }
+        let national = get_national_significant_number_owned(&parsed);
         let e164 = format!("+{}{}", region.value(), national);
         Ok(PhoneNumber { region, national, e164 })
     }
 
     /// Parses an E.164 string such as `+8613912345678`.
     pub fn parse_e164(field: &'static str, raw: &str) -> Result<Self, ValidationError> {
-        let parsed = phonenumber::parse(None, raw.trim())
-            .map_err(|_| ValidationError::new(field, "must be a phone number in E.164 form, such as +8613912345678"))?;
-        let region = CallingCode(parsed.code().value());
-        Self::parse_in(region, &parsed.national().value().to_string())
-            .map_err(|e| ValidationError::new(field, e.message))
+        let shape = || ValidationError::new(field, "must be a phone number in E.164 form, such as +8613912345678");
+        let digits = raw.trim().strip_prefix('+').ok_or_else(shape)?;
+        if digits.len() < 4 || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(shape());
+        }
+        // E.164 calling codes are prefix-free: at most one of the first three prefixes is one.
+        let region = (1..=3)
+            .filter_map(|n| CallingCode::parse(field, &digits[..n]).ok())
+            .next()
+            .ok_or_else(shape)?;
+        let national = &digits[region.value().to_string().len()..];
+        Self::parse_in(region, national).map_err(|e| ValidationError::new(field, e.message))
     }
 
     pub fn region(&self) -> CallingCode {
@@ -124,7 +142,17 @@ mod tests {
 
     #[test]
     fn impossible_numbers_name_the_phone_field() {
-        for n in ["1391234567", "139123456789", "12012345678", "abc"] {
+        // The last four pass a prefix match of the national pattern but not a full one.
+        for n in [
+            "1391234567",
+            "139123456789",
+            "12012345678",
+            "abc",
+            "20012341234",
+            "23412341234",
+            "99999999999",
+            "10000000000",
+        ] {
             let err = PhoneNumber::parse("86", n).unwrap_err();
             assert_eq!(err.field, "phone", "{n}");
         }
@@ -142,6 +170,10 @@ mod tests {
         assert!(PhoneNumber::parse("1", "2015550123").is_ok());
         assert!(PhoneNumber::parse("44", "7400123456").is_ok());
         assert!(PhoneNumber::parse("1", "13912345678").is_err());
+        // A Beijing landline is a valid number, but not a mobile one: no SMS reaches it.
+        assert!(PhoneNumber::parse("86", "1065529988").is_err());
+        // A UK toll-free number is valid but not mobile.
+        assert!(PhoneNumber::parse("44", "8001234567").is_err());
     }
 
     #[test]
