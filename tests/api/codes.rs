@@ -63,6 +63,25 @@ async fn a_phone_is_available_until_someone_owns_it(app: TestApp) {
     assert_eq!(res.body, json!({"code": 200, "result": false}));
 }
 
+/// Numbers that pass a prefix match of China's patterns but are not mobile numbers.
+const NOT_MOBILE: [&str; 5] = ["20012341234", "23412341234", "99999999999", "10000000000", "1065529988"];
+
+async fn numbers_that_are_not_mobile_numbers_are_400_everywhere_and_get_no_sms(app: TestApp) {
+    for national in NOT_MOBILE {
+        let body = json!({"region": 86, "phone": national});
+        for path in ["/user/send_code", "/user/check_phone_available"] {
+            let res = app.post(path, body.clone()).await;
+            assert_eq!(res.status, StatusCode::BAD_REQUEST, "{path} {national}: {}", res.body);
+            assert_eq!(res.body["field"], "phone", "{path} {national}");
+        }
+        let login = json!({"region": 86, "phone": national, "password": "P@ssw0rd"});
+        let res = app.post("/user/login", login).await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "login {national}: {}", res.body);
+        assert_eq!(res.body["field"], "phone");
+        assert!(app.sms_to(&format!("+86{national}")).await.is_empty(), "an SMS went to {national}");
+    }
+}
+
 async fn impossible_numbers_are_400_naming_the_field(app: TestApp) {
     for (body, field) in [
         (json!({"region": 86, "phone": 1391234567u64}), "phone"),
@@ -426,6 +445,7 @@ async fn a_verification_token_lasts_thirty_minutes(app: TestApp) {
 }
 
 on_every_store!(
+    numbers_that_are_not_mobile_numbers_are_400_everywhere_and_get_no_sms,
     the_region_list_is_complete_by_get_and_post,
     a_phone_is_available_until_someone_owns_it,
     impossible_numbers_are_400_naming_the_field,

@@ -4,6 +4,7 @@ use axum::http::{Method, StatusCode};
 use serde_json::json;
 
 use crate::on_every_store;
+use crate::support::users::{set_cookie, PASSWORD};
 use crate::support::{TestApp, DEFAULT_IP};
 
 async fn an_unknown_route_is_a_json_404(app: TestApp) {
@@ -36,7 +37,51 @@ async fn every_response_carries_a_request_id(app: TestApp) {
     assert_eq!(id.len(), 24);
 }
 
+async fn personal_responses_are_no_store_and_static_data_is_cacheable(app: TestApp) {
+    let user = app.registered().await;
+    for res in [
+        app.as_user(&user).get("/user/get_token").await,
+        app.as_user(&user).get("/user/sessions").await,
+        app.login(&user, PASSWORD).await,
+        app.post("/user/check_phone_available", json!({"region": 86, "phone": user.national})).await,
+        app.get("/user/get_token").await,
+    ] {
+        assert_eq!(res.headers["cache-control"], "no-store", "{}", res.body);
+    }
+    for path in ["/user/regionlist", "/.well-known/jwks.json"] {
+        let res = app.get(path).await;
+        let cc = res.headers["cache-control"].to_str().unwrap();
+        assert!(cc.starts_with("public, max-age="), "{path}: {cc}");
+        let age: u32 = cc["public, max-age=".len()..].parse().unwrap();
+        assert!(age >= 60, "{path}: {cc}");
+    }
+}
+
+async fn registering_signs_in_with_the_same_cookie_as_a_login(app: TestApp) {
+    let user = app.registered().await;
+    let me = app.as_user(&user).get("/user/get_token").await;
+    assert_eq!(me.code(), 200, "the registration's cookie is a session: {}", me.body);
+    assert_eq!(me.body["result"]["userId"], user.id.as_str());
+    // The same attributes as a login's cookie, value aside.
+    let attrs = |c: String| c.split(';').skip(1).map(|a| a.trim().to_string()).collect::<Vec<_>>();
+    let (_, _, token) = app.verified_phone(None).await;
+    let registered = app
+        .post(
+            "/user/register",
+            json!({"nickname": "Ann", "password": PASSWORD, "verification_token": token}),
+        )
+        .await;
+    let login = app.login(&user, PASSWORD).await;
+    assert_eq!(attrs(set_cookie(&registered)), attrs(set_cookie(&login)));
+    assert_eq!(
+        attrs(set_cookie(&login)),
+        vec!["Path=/", "HttpOnly", "Secure", "SameSite=Lax", "Max-Age=2592000"]
+    );
+}
+
 on_every_store!(
+    personal_responses_are_no_store_and_static_data_is_cacheable,
+    registering_signs_in_with_the_same_cookie_as_a_login,
     an_unknown_route_is_a_json_404,
     a_wrong_method_is_a_json_405,
     malformed_json_is_a_400_naming_the_body,

@@ -14,7 +14,7 @@ use super::{deletion, login, oauth, password, sessions as own_sessions, signup, 
 use crate::auth::sessions::{all_sessions, clear_cookie, set_cookie, SessionKind, SessionView};
 use crate::auth::Credential;
 use crate::domain::{Device, LoginId, Nickname, Password, UserId, ValidationError};
-use crate::http::{ok, ok_with, ApiResult, Error, Input, Routes};
+use crate::http::{cacheable, ok, ok_with, ApiResult, Error, Input, Routes};
 use crate::state::AppState;
 use crate::verification::{PresentedCode, VerificationToken};
 
@@ -187,8 +187,9 @@ async fn delete_account(State(state): State<AppState>, cred: Credential, input: 
 
 async fn jwks(State(state): State<AppState>) -> ApiResult {
     // A bare RFC 7517 key set: JWT libraries fetch this URL as is.
-    Ok(crate::http::error::json_response(
-        axum::http::StatusCode::OK,
-        state.tokens.jwks(),
+    // Short enough that a rotated-in key is seen well before the previous one retires.
+    Ok(cacheable(
+        crate::http::error::json_response(axum::http::StatusCode::OK, state.tokens.jwks()),
+        300,
     ))
 }

@@ -5,7 +5,7 @@ use axum::routing::{get, post};
 
 use super::{captcha, service};
 use crate::domain::{regions, CodePurpose, Recipient};
-use crate::http::{ok, ok_with, ApiResult, ClientIp, Input, Routes};
+use crate::http::{cacheable, ok, ok_with, ApiResult, ClientIp, Input, Routes};
 use crate::state::AppState;
 use crate::verification::{self, PresentedCode};
 
@@ -22,7 +22,8 @@ pub fn routes() -> Routes {
 }
 
 async fn regionlist() -> ApiResult {
-    ok_with(regions::all())
+    // The table changes only with a release.
+    Ok(cacheable(ok_with(regions::all())?, 86_400))
 }
 
 async fn check_phone_available(State(state): State<AppState>, input: Input) -> ApiResult {

@@ -1,5 +1,7 @@
 //! Turning a group's routes into a router: JSON 404 and 405, request ids and logs.
 
+use axum::http::header::CACHE_CONTROL;
+use axum::http::HeaderValue;
 use axum::routing::MethodRouter;
 use axum::Router;
 
@@ -30,6 +32,25 @@ pub fn serve(routes: Routes, state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn(observe::record_route))
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
+        .layer(axum::middleware::from_fn(no_store_unless_cacheable))
         .layer(axum::middleware::from_fn(observe::request_context))
         .with_state(state)
+}
+
+/// `Cache-Control` for a response anyone may cache for `max_age_secs` (static data).
+pub fn cacheable(mut res: axum::response::Response, max_age_secs: u32) -> axum::response::Response {
+    if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={max_age_secs}")) {
+        res.headers_mut().insert(CACHE_CONTROL, v);
+    }
+    res
+}
+
+/// Responses carry personal data or credentials unless a handler marked them cacheable:
+/// no shared or browser cache may keep them.
+async fn no_store_unless_cacheable(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let mut res = next.run(req).await;
+    if !res.headers().contains_key(CACHE_CONTROL) {
+        res.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
 }
