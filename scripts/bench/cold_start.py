@@ -1,7 +1,9 @@
 """Cold start of each Lambda binary: time from process start to its first response,
 and peak memory (VmHWM), over several runs against a local runtime-API stand-in.
 
-Usage: python3 scripts/bench/cold_start.py [--runs N] [--bin-dir target/release]
+Usage: python3 scripts/bench/cold_start.py [--runs N] [--bin-dir DIR ...]
+Several --bin-dir (say, the binaries of two commits) are measured in one run, their
+runs interleaved so that both see the same machine noise.
 The binaries run with the production settings (DynamoDB, SNS, S3, secrets given), so
 start-up does what it does on AWS; the sample event needs no AWS call to answer.
 Prints figures; asserts nothing.
@@ -65,8 +67,9 @@ def one_run(binary, event, env):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=15)
-    ap.add_argument("--bin-dir", default=os.path.join(ROOT, "target", "release"))
+    ap.add_argument("--bin-dir", action="append", help="repeat to compare builds (default target/release)")
     args = ap.parse_args()
+    bin_dirs = args.bin_dir or [os.path.join(ROOT, "target", "release")]
     key = base64.b64encode(os.urandom(32)).decode()
     env = {
         "PATH": os.environ.get("PATH", ""),
@@ -88,27 +91,35 @@ def main():
         "ROSTER_PRODUCTION": "true",
     }
     local_env = {k: v for k, v in env.items() if not k.startswith("ROSTER_")}
-    print(f"{'sample':12} {'runs':>4} {'median ms':>10} {'min ms':>8} {'max ms':>8} {'stdev ms':>9} {'peak RSS MiB':>13}")
+    width = max(len(d) for d in bin_dirs) if len(bin_dirs) > 1 else 0
+    header = f"{'sample':12} {'runs':>4} {'median ms':>10} {'min ms':>8} {'max ms':>8} {'stdev ms':>9} {'peak RSS MiB':>13}"
+    print((f"{'build':{width}} " if width else "") + header)
     for label, name, event_path, mode in SAMPLES:
-        binary = os.path.join(args.bin_dir, name)
-        if not os.path.exists(binary):
-            sys.exit(f"{binary} is missing: cargo build --release -p {name}")
+        binaries = [os.path.join(d, name) for d in bin_dirs]
+        for binary in binaries:
+            if not os.path.exists(binary):
+                sys.exit(f"{binary} is missing: cargo build --release -p {name}")
         event = open(os.path.join(ROOT, event_path), "rb").read()
-        times, peaks = [], []
+        times = {b: [] for b in binaries}
+        peaks = {b: [] for b in binaries}
         for _ in range(args.runs):
-            if mode == "local":
-                run_env = dict(local_env, ROSTER_DATA_DIR=tempfile.mkdtemp(prefix="roster-bench-"))
-            else:
-                run_env = env
-            ms, kib = one_run(binary, event, run_env)
-            if mode == "local":
-                shutil.rmtree(run_env["ROSTER_DATA_DIR"], ignore_errors=True)
-            times.append(ms)
-            peaks.append(kib)
-        print(
-            f"{label:12} {args.runs:>4} {statistics.median(times):>10.2f} {min(times):>8.2f} {max(times):>8.2f} "
-            f"{statistics.pstdev(times):>9.2f} {statistics.median(peaks) / 1024:>13.1f}"
-        )
+            for binary in binaries:
+                if mode == "local":
+                    run_env = dict(local_env, ROSTER_DATA_DIR=tempfile.mkdtemp(prefix="roster-bench-"))
+                else:
+                    run_env = env
+                ms, kib = one_run(binary, event, run_env)
+                if mode == "local":
+                    shutil.rmtree(run_env["ROSTER_DATA_DIR"], ignore_errors=True)
+                times[binary].append(ms)
+                peaks[binary].append(kib)
+        for d, binary in zip(bin_dirs, binaries):
+            t, p = times[binary], peaks[binary]
+            print(
+                (f"{d:{width}} " if width else "")
+                + f"{label:12} {args.runs:>4} {statistics.median(t):>10.2f} {min(t):>8.2f} {max(t):>8.2f} "
+                f"{statistics.pstdev(t):>9.2f} {statistics.median(p) / 1024:>13.1f}"
+            )
 
 
 if __name__ == "__main__":
