@@ -18,6 +18,14 @@ use support::{moto_sms_to, new_phone, s3_client, sns_client, StoreKind, TestApp,
 use tower::ServiceExt;
 
 #[tokio::test]
+async fn sns_refuses_an_email_recipient_without_calling_aws() {
+    let sender = SnsSender::new(sns_client(), None);
+    let email = Recipient::Email(roster::domain::EmailAddress::parse("email", "tom@example.com").unwrap());
+    let err = sender.send(&email, "Your code is 424242").await.unwrap_err();
+    assert!(matches!(err, roster::ports::SendError::Unsupported("email")), "{err:?}");
+}
+
+#[tokio::test]
 async fn sns_publishes_an_sms_to_the_phone_number() {
     let (national, e164) = new_phone();
     let phone = Recipient::Phone(PhoneNumber::parse("86", &national).unwrap());

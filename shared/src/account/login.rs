@@ -130,7 +130,7 @@ pub async fn login_sms(
     device: &Device,
 ) -> Result<SmsLogin, Error> {
     let to = Recipient::Phone(phone.clone());
-    let id = to.login_id();
+    let id = LoginId::Phone(phone.clone());
     let matched = check_code(state, &to, CodePurpose::Login, code).await?;
     let marker_key = store::markers::key(&id);
     // Twice at most: a first login can lose the race to create the account to another.

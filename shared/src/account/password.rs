@@ -3,7 +3,7 @@
 
 use crate::auth::sessions::all_sessions;
 use crate::auth::{passwords, Credential};
-use crate::domain::{CodePurpose, LoginId, Password, Recipient, UserId};
+use crate::domain::{CodePurpose, LoginId, Password, UserId};
 use crate::error::Error;
 use crate::ports::{Key, StoreError, TxOp};
 use crate::state::AppState;
@@ -72,7 +72,7 @@ enum ResetStep {
 /// Sets a new password with a verification token and ends every session of the account.
 pub async fn reset_password(state: &AppState, password: &Password, token: &VerificationToken) -> Result<(), Error> {
     let verified = read_token(state, token, &[CodePurpose::Verify, CodePurpose::Reset]).await?;
-    let id: LoginId = verified.to.login_id();
+    let id: LoginId = verified.to.login_id().ok_or(Error::NoSuchAccount)?;
     let marker = state
         .store
         .get(&store::markers::key(&id))
@@ -89,8 +89,7 @@ pub async fn reset_password(state: &AppState, password: &Password, token: &Verif
         .steps(ResetStep::Sessions, sessions);
     match tx.commit(state.store.as_ref()).await {
         Ok(()) => {
-            let Recipient::Phone(phone) = &verified.to;
-            tracing::info!(user = %user, phone = %phone.masked(), "password reset");
+            tracing::info!(user = %user, login = %verified.to.masked(), "password reset");
             Ok(())
         }
         Err(TxError::Failed(ResetStep::Token) | TxError::Conflict) => Err(Error::VerificationTokenGone),

@@ -3,7 +3,7 @@
 
 use crate::auth::passwords;
 use crate::auth::sessions::{new_session, NewSession, SessionKind};
-use crate::domain::{CodePurpose, Device, LoginId, Nickname, Password, Recipient, UserId};
+use crate::domain::{CodePurpose, Device, LoginId, Nickname, Password, Recipient, UserId, ValidationError};
 use crate::error::Error;
 use crate::state::AppState;
 use crate::store::{self, Tx, TxError};
@@ -26,7 +26,9 @@ pub async fn register(
     device: &Device,
 ) -> Result<(UserId, NewSession), Error> {
     let verified = read_token(state, token, &[CodePurpose::Verify, CodePurpose::Register]).await?;
-    let Recipient::Phone(phone) = &verified.to;
+    let Recipient::Phone(phone) = &verified.to else {
+        return Err(ValidationError::new("verification_token", "proves an email address; sign-up needs a phone's").into());
+    };
     let hash = passwords::hash(password, state.random.as_ref()).await?;
     let user = UserId::from_minted(state.random.token(UserId::BYTES));
     let session = new_session(state, &user, SessionKind::Cookie, device);

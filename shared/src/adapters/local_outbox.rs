@@ -75,3 +75,30 @@ impl MessageSender for LocalOutbox {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{EmailAddress, PhoneNumber};
+    use crate::ports::ManualClock;
+
+    #[tokio::test]
+    async fn the_outbox_carries_sms_and_email_each_on_its_channel() {
+        let dir = std::env::temp_dir().join(format!("roster-outbox-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let outbox = LocalOutbox::new(&dir, Arc::new(ManualClock::starting_at_secs(1_800_000_000)));
+        let phone = Recipient::Phone(PhoneNumber::parse("1", "2015550123").unwrap());
+        let email = Recipient::Email(EmailAddress::parse("email", "Tom@Example.com").unwrap());
+        outbox.send(&phone, "code 1").await.unwrap();
+        outbox.send(&email, "code 2").await.unwrap();
+        let sent: Vec<(String, String)> = outbox.list().unwrap().into_iter().map(|m| (m.channel, m.to)).collect();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            sent,
+            vec![
+                ("sms".to_string(), "+12015550123".to_string()),
+                ("email".to_string(), "tom@example.com".to_string())
+            ]
+        );
+    }
+}

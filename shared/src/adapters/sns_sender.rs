@@ -29,9 +29,7 @@ fn attr(v: &str) -> Result<MessageAttributeValue, SendError> {
 #[async_trait]
 impl MessageSender for SnsSender {
     async fn send(&self, to: &Recipient, text: &str) -> Result<(), SendError> {
-        #[allow(irrefutable_let_patterns)] // email recipients join the enum next
-        let Recipient::Phone(to) = to
-        else {
+        let Recipient::Phone(to) = to else {
             return Err(SendError::Unsupported(to.channel()));
         };
         let mut req = self

@@ -1,7 +1,7 @@
 //! Who a person is to the outside world: the identifiers they log in with and the
 //! addresses codes are sent to. Phone today; email and username join these enums.
 
-use super::PhoneNumber;
+use super::{EmailAddress, PhoneNumber};
 
 /// An identifier a person logs in with. Each is unique (a marker item names its owner)
 /// and carries its own login backoff.
@@ -23,6 +23,7 @@ impl LoginId {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Recipient {
     Phone(PhoneNumber),
+    Email(EmailAddress),
 }
 
 impl Recipient {
@@ -30,6 +31,7 @@ impl Recipient {
     pub fn channel(&self) -> &'static str {
         match self {
             Recipient::Phone(_) => "sms",
+            Recipient::Email(_) => "email",
         }
     }
 
@@ -37,19 +39,23 @@ impl Recipient {
     pub fn address(&self) -> &str {
         match self {
             Recipient::Phone(p) => p.e164(),
+            Recipient::Email(e) => e.as_str(),
         }
     }
 
     pub fn masked(&self) -> String {
         match self {
             Recipient::Phone(p) => p.masked(),
+            Recipient::Email(e) => e.masked(),
         }
     }
 
-    /// The login identifier this address proves, once a code sent to it is verified.
-    pub fn login_id(&self) -> LoginId {
+    /// The login identifier this address proves, once a code sent to it is verified
+    /// (email logins arrive with the identities issue; until then an email proves none).
+    pub fn login_id(&self) -> Option<LoginId> {
         match self {
-            Recipient::Phone(p) => LoginId::Phone(p.clone()),
+            Recipient::Phone(p) => Some(LoginId::Phone(p.clone())),
+            Recipient::Email(_) => None,
         }
     }
 
@@ -57,6 +63,7 @@ impl Recipient {
     pub fn from_stored(channel: &str, address: &str) -> Option<Recipient> {
         match channel {
             "sms" => PhoneNumber::parse_e164("address", address).ok().map(Recipient::Phone),
+            "email" => EmailAddress::parse("address", address).ok().map(Recipient::Email),
             _ => None,
         }
     }

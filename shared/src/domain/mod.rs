@@ -1,11 +1,13 @@
 //! Domain types: parsed once at the edge, impossible to hold invalid values.
 mod account;
+mod email;
 mod identity;
 mod phone;
 mod purpose;
 pub mod regions;
 
 pub use account::{Device, Nickname, Password, UserId};
+pub use email::EmailAddress;
 pub use identity::{LoginId, Recipient};
 pub use phone::{CallingCode, PhoneNumber};
 pub use purpose::CodePurpose;

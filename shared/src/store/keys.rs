@@ -5,7 +5,7 @@
 //! |-----------------------|---------------------|-------------------------|-----------------|
 //! | login marker (owner)  | `PHONE#<e164>`      | `OWNER`                 | —               |
 //! | login failures + lock | `PHONE#<e164>`      | `LOGINFAIL`             | a day           |
-//! | verification code     | `PHONE#<e164>`      | `CODE#<purpose>`        | code TTL        |
+//! | verification code     | `PHONE#<e164>` or `EMAIL#<address>` | `CODE#<purpose>` | code TTL |
 //! | send gap lock         | `PHONE#<e164>`      | `SEND#GAP`              | gap             |
 //! | sends per window      | `PHONE#<e164>`      | `SEND#H#<hour>` / `SEND#D#<day>` | window end |
 //! | sends per network     | `IP#<ip or /64>`    | `SEND#H#<hour>`         | window end      |
@@ -40,6 +40,7 @@ fn login_pk(id: &LoginId) -> String {
 fn recipient_pk(to: &Recipient) -> String {
     match to {
         Recipient::Phone(p) => format!("PHONE#{}", p.e164()),
+        Recipient::Email(e) => format!("EMAIL#{}", e.as_str()),
     }
 }
 
