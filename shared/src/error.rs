@@ -37,6 +37,9 @@ pub enum Error {
     RefreshTokenRejected(&'static str),
     #[error("refresh token reuse: the session is revoked")]
     RefreshTokenReused,
+    /// Concurrent writes to the same account kept winning; the client may retry.
+    #[error("the account is busy with another change; retry")]
+    Contended,
     #[error("not logged in")]
     Unauthorized,
     #[error("{0}")]

@@ -729,6 +729,44 @@ async fn a_password_change_revokes_every_other_session_at_once(app: TestApp) {
     assert_eq!(login(&app, &user, "N3wPassword").await.code(), 200);
 }
 
+/// A login in flight while the password changes either fails or has its session ended
+/// by the change: no session opened with the old password works afterwards.
+async fn a_login_raced_against_a_password_change_never_outlives_it(app: TestApp) {
+    const NEW: &str = "N3wPassw0rd";
+    let mut logins_that_won = 0;
+    for trial in 0..50 {
+        if trial % 9 == 8 {
+            app.clock.advance_secs(3600); // a new hour of SMS for the test's one network
+        }
+        let user = registered(&app).await;
+        let change = axum::http::Request::post("/user/change_password")
+            .header("content-type", "application/json")
+            .header("cookie", &user.cookie)
+            .body(axum::body::Body::from(json!({"oldPassword": PASSWORD, "newPassword": NEW}).to_string()))
+            .unwrap();
+        let login_req = json_post(
+            "/user/login",
+            &json!({"region": 86, "phone": user.national, "password": PASSWORD}),
+        );
+        let (changed, logged_in) = tokio::join!(
+            app.send(change, crate::support::DEFAULT_IP),
+            app.send(login_req, crate::support::DEFAULT_IP)
+        );
+        assert_eq!(changed.code(), 200, "{}", changed.body);
+        if logged_in.code() == 200 {
+            logins_that_won += 1;
+            let cookie = cookie_pair(&logged_in);
+            assert!(!works(&app, ("cookie", &cookie)).await, "a session opened with the old password survived");
+        } else {
+            assert_eq!(logged_in.code(), 1000, "{}", logged_in.body);
+        }
+        assert_eq!(login(&app, &user, PASSWORD).await.code(), 1000);
+        assert!(works(&app, ("cookie", &user.cookie)).await, "the changer's own session stays");
+    }
+    // Both orders happen; the count only shows the race was really run.
+    eprintln!("logins that committed before the change: {logins_that_won} of 50");
+}
+
 async fn a_password_reset_revokes_every_session(app: TestApp) {
     let user = registered(&app).await;
     let cookie = logged_in(&app, &user).await;
@@ -839,5 +877,6 @@ on_every_store!(
     without_credentials_authenticated_routes_are_403,
     a_password_change_revokes_every_other_session_at_once,
     a_password_reset_revokes_every_session,
+    a_login_raced_against_a_password_change_never_outlives_it,
     deleting_an_account_needs_a_delete_code_and_frees_the_phone,
 );

@@ -107,7 +107,31 @@ async fn an_internal_failure_is_a_500_with_the_request_id_and_no_detail(app: Tes
     let _ = StatusCode::INTERNAL_SERVER_ERROR;
 }
 
+/// A stored item that does not decode is our bug: a 500 whose log names the item's key,
+/// never a default (a missing session kind read as "cookie", say) and never a client 400.
+async fn a_stored_item_that_does_not_decode_is_a_500_naming_its_key_in_the_log(app: TestApp) {
+    let user = app.registered().await;
+    let session_id = user.cookie.split('.').nth(1).unwrap().to_string();
+    let key = roster::store::sessions::key(&roster::domain::UserId::parse("id", &user.id).unwrap(), &session_id);
+    app.state
+        .store
+        .update(&key, vec![roster::ports::Update::Remove("kind".into())], None)
+        .await
+        .unwrap();
+    let (captured, _guard) = capture();
+    let res = app.as_user(&user).get("/user/get_token").await;
+    assert_eq!(res.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", res.body);
+    assert_eq!(res.body["message"], "internal error");
+    assert!(!res.body.to_string().contains("SESSION#"), "{}", res.body);
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains(&format!("{}/{}", key.pk, key.sk)) && logs.contains("kind"),
+        "the log names the item and the attribute: {logs}"
+    );
+}
+
 on_every_store!(
+    a_stored_item_that_does_not_decode_is_a_500_naming_its_key_in_the_log,
     logs_hold_request_ids_but_no_codes_tokens_or_phone_numbers,
     an_internal_failure_is_a_500_with_the_request_id_and_no_detail,
 );

@@ -22,34 +22,44 @@ enum Step {
 }
 
 pub async fn delete_account(state: &AppState, cred: &Credential, code: &PresentedCode) -> Result<(), Error> {
-    let [profile] = cred.read(state, [store::profile::key(&cred.user)]).await?;
+    let keys = [store::profile::key(&cred.user), store::credential::key(&cred.user)];
+    let [profile, credential] = cred.read(state, keys.clone()).await?;
     let profile = Profile::from_item(&profile.ok_or(Error::Unauthorized)?)?;
     let phone = profile.phone.ok_or(Error::Unauthorized)?;
+    let mut opened = store::credential::sessions_opened(&credential.ok_or(Error::Unauthorized)?)?;
     let id = LoginId::Phone(phone.clone());
     let matched = check_code(state, &Recipient::Phone(phone), CodePurpose::Delete, code).await?;
     let current = cred.session_key();
-    let others = session_deletes(state, &cred.user, Some(&current)).await?;
-    let tx = Tx::new()
-        .step(Step::Code, matched.consume())
-        .step(
-            Step::Session,
-            TxOp::Delete {
-                key: current,
-                condition: Some(cred.condition()),
-            },
-        )
-        .step(Step::Profile, store::profile::delete(&cred.user))
-        .step(Step::Credential, store::credential::delete(&cred.user))
-        .step(Step::Marker, store::markers::release(&id, &cred.user))
-        .step(Step::Failures, login_failures::clear(&id))
-        .steps(Step::OtherSessions, others);
-    match tx.commit(state.store.as_ref()).await {
-        Ok(()) => {
-            tracing::info!(user = %cred.user, "account deleted");
-            Ok(())
+    // Again only when a login opened a session between the listing and the commit.
+    for _ in 0..3 {
+        let others = session_deletes(state, &cred.user, Some(&current)).await?;
+        let tx = Tx::new()
+            .step(Step::Code, matched.consume())
+            .step(
+                Step::Session,
+                TxOp::Delete {
+                    key: current.clone(),
+                    condition: Some(cred.condition()),
+                },
+            )
+            .step(Step::Profile, store::profile::delete(&cred.user))
+            .step(Step::Credential, store::credential::delete(&cred.user, opened))
+            .step(Step::Marker, store::markers::release(&id, &cred.user))
+            .step(Step::Failures, login_failures::clear(&id))
+            .steps(Step::OtherSessions, others);
+        match tx.commit(state.store.as_ref()).await {
+            Ok(()) => {
+                tracing::info!(user = %cred.user, "account deleted");
+                return Ok(());
+            }
+            Err(TxError::Failed(Step::Code)) => return Err(Error::CodeExpired),
+            Err(TxError::Failed(Step::Credential) | TxError::Conflict) => {
+                let [_, credential] = cred.read(state, keys.clone()).await?;
+                opened = store::credential::sessions_opened(&credential.ok_or(Error::Unauthorized)?)?;
+            }
+            Err(TxError::Failed(_)) => return Err(Error::Unauthorized),
+            Err(TxError::Store(e)) => return Err(e.into()),
         }
-        Err(TxError::Failed(Step::Code) | TxError::Conflict) => Err(Error::CodeExpired),
-        Err(TxError::Failed(_)) => Err(Error::Unauthorized),
-        Err(TxError::Store(e)) => Err(e.into()),
     }
+    Err(Error::Contended)
 }

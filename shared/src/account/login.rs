@@ -91,11 +91,14 @@ pub async fn login_password(
         .step(Step::Owner, store::markers::check_owner(id, &user))
         // The session is opened only against the password that was verified: a login in
         // flight during a password change or reset fails instead of outliving it.
-        .step(Step::Password, store::credential::check_unchanged(&user, hash))
+        .step(Step::Password, store::credential::open_session_with_password(&user, hash))
         .step(Step::Failures, login_failures::clear(id));
     match tx.commit(state.store.as_ref()).await {
         Ok(()) => Ok((user, session)),
-        Err(TxError::Failed(Step::Owner | Step::Password) | TxError::Conflict) => Err(Error::WrongPassword),
+        Err(TxError::Failed(Step::Owner | Step::Password) | TxError::Conflict) => {
+            state.store.update(&fail_key, login_failures::release(), None).await?;
+            Err(Error::WrongPassword)
+        }
         Err(TxError::Failed(step)) => Err(Error::Internal(format!("login step {step:?} failed"))),
         Err(TxError::Store(e)) => Err(e.into()),
     }
@@ -150,6 +153,7 @@ pub async fn login_sms(
                 .step(SmsStep::Credential, store::credential::create(&user, None))
         } else {
             tx.step(SmsStep::Marker, store::markers::check_owner(&id, &user))
+                .step(SmsStep::Credential, store::credential::open_session(&user))
         };
         tx = tx.step(SmsStep::Session, session.create.clone());
         match tx.commit(state.store.as_ref()).await {

@@ -5,7 +5,7 @@ use crate::auth::sessions::all_sessions;
 use crate::auth::{passwords, Credential};
 use crate::domain::{CodePurpose, LoginId, Password, UserId};
 use crate::error::Error;
-use crate::ports::{Key, StoreError, TxOp};
+use crate::ports::{Key, TxOp};
 use crate::state::AppState;
 use crate::store::{self, login_failures, Tx, TxError};
 use crate::verification::{read_token, VerificationToken};
@@ -27,13 +27,14 @@ enum ChangeStep {
     OtherSessions,
 }
 
+/// How often a change that ends sessions re-reads after a login slipped in between.
+const ATTEMPTS: usize = 3;
+
 /// Changes the password and ends every other session; the caller's stays.
 pub async fn change_password(state: &AppState, cred: &Credential, old: &Password, new: &Password) -> Result<(), Error> {
     let [credential] = cred.read(state, [store::credential::key(&cred.user)]).await?;
-    let old_hash = credential
-        .as_ref()
-        .and_then(store::credential::password_hash)
-        .map(str::to_string);
+    let credential = credential.ok_or(Error::Unauthorized)?;
+    let old_hash = store::credential::password_hash(&credential).map(str::to_string);
     if !passwords::verify(old, old_hash.as_deref()).await? {
         return Err(Error::WrongPassword);
     }
@@ -42,22 +43,32 @@ pub async fn change_password(state: &AppState, cred: &Credential, old: &Password
     };
     let new_hash = passwords::hash(new, state.random.as_ref()).await?;
     let current = cred.session_key();
-    let others = session_deletes(state, &cred.user, Some(&current)).await?;
-    let tx = Tx::new()
-        .step(ChangeStep::Session, cred.check_op())
-        // A concurrent change wins once: this one must start from the hash it checked.
-        .step(
-            ChangeStep::Password,
-            store::credential::set_password(&cred.user, Some(&old_hash), new_hash),
-        )
-        .steps(ChangeStep::OtherSessions, others);
-    match tx.commit(state.store.as_ref()).await {
-        Ok(()) => Ok(()),
-        Err(TxError::Failed(ChangeStep::Session)) => Err(Error::Unauthorized),
-        Err(TxError::Failed(ChangeStep::Password | ChangeStep::OtherSessions)) => Err(Error::WrongPassword),
-        Err(TxError::Conflict) => Err(StoreError::Conflict.into()),
-        Err(TxError::Store(e)) => Err(e.into()),
+    let mut opened = store::credential::sessions_opened(&credential)?;
+    for _ in 0..ATTEMPTS {
+        let others = session_deletes(state, &cred.user, Some(&current)).await?;
+        let tx = Tx::new()
+            .step(ChangeStep::Session, cred.check_op())
+            .step(
+                ChangeStep::Password,
+                store::credential::set_password(&cred.user, Some(&old_hash), opened, new_hash.clone()),
+            )
+            .steps(ChangeStep::OtherSessions, others);
+        match tx.commit(state.store.as_ref()).await {
+            Ok(()) => return Ok(()),
+            Err(TxError::Failed(ChangeStep::Session)) => return Err(Error::Unauthorized),
+            // A login or another change committed since the read: which one decides.
+            Err(TxError::Failed(ChangeStep::Password | ChangeStep::OtherSessions) | TxError::Conflict) => {
+                let [credential] = cred.read(state, [store::credential::key(&cred.user)]).await?;
+                let credential = credential.ok_or(Error::Unauthorized)?;
+                if store::credential::password_hash(&credential) != Some(old_hash.as_str()) {
+                    return Err(Error::WrongPassword);
+                }
+                opened = store::credential::sessions_opened(&credential)?;
+            }
+            Err(TxError::Store(e)) => return Err(e.into()),
+        }
     }
+    Err(Error::Contended)
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -80,20 +91,31 @@ pub async fn reset_password(state: &AppState, password: &Password, token: &Verif
         .ok_or(Error::NoSuchAccount)?;
     let user = store::markers::owner(&marker)?;
     let hash = passwords::hash(password, state.random.as_ref()).await?;
-    let sessions = session_deletes(state, &user, None).await?;
-    let tx = Tx::new()
-        .step(ResetStep::Token, verified.spend())
-        .step(ResetStep::Owner, store::markers::check_owner(&id, &user))
-        .step(ResetStep::Password, store::credential::set_password(&user, None, hash))
-        .step(ResetStep::Failures, login_failures::clear(&id))
-        .steps(ResetStep::Sessions, sessions);
-    match tx.commit(state.store.as_ref()).await {
-        Ok(()) => {
-            tracing::info!(user = %user, login = %verified.to.masked(), "password reset");
-            Ok(())
+    for _ in 0..ATTEMPTS {
+        let credential = state
+            .store
+            .get(&store::credential::key(&user))
+            .await?
+            .ok_or(Error::NoSuchAccount)?;
+        let opened = store::credential::sessions_opened(&credential)?;
+        let sessions = session_deletes(state, &user, None).await?;
+        let tx = Tx::new()
+            .step(ResetStep::Token, verified.spend())
+            .step(ResetStep::Owner, store::markers::check_owner(&id, &user))
+            .step(ResetStep::Password, store::credential::set_password(&user, None, opened, hash.clone()))
+            .step(ResetStep::Failures, login_failures::clear(&id))
+            .steps(ResetStep::Sessions, sessions);
+        match tx.commit(state.store.as_ref()).await {
+            Ok(()) => {
+                tracing::info!(user = %user, login = %verified.to.masked(), "password reset");
+                return Ok(());
+            }
+            Err(TxError::Failed(ResetStep::Token)) => return Err(Error::VerificationTokenGone),
+            Err(TxError::Failed(ResetStep::Owner)) => return Err(Error::NoSuchAccount),
+            // A session was opened since the read (or the credential is gone: the re-read says).
+            Err(TxError::Failed(ResetStep::Password | ResetStep::Failures | ResetStep::Sessions) | TxError::Conflict) => {}
+            Err(TxError::Store(e)) => return Err(e.into()),
         }
-        Err(TxError::Failed(ResetStep::Token) | TxError::Conflict) => Err(Error::VerificationTokenGone),
-        Err(TxError::Failed(_)) => Err(Error::NoSuchAccount),
-        Err(TxError::Store(e)) => Err(e.into()),
     }
+    Err(Error::Contended)
 }

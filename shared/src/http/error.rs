@@ -79,6 +79,15 @@ impl IntoResponse for Error {
             Error::VerificationTokenGone | Error::NoSuchAccount | Error::NoSuchSession | Error::NotFound(_) => {
                 json_response(StatusCode::NOT_FOUND, json!({ "code": 404, "message": message }))
             }
+            Error::Contended => {
+                let mut res = json_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    json!({ "code": 503, "message": message }),
+                );
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+                res
+            }
             Error::Corrupt { .. } | Error::Store(_) | Error::Send(_) | Error::Upload(_) | Error::Internal(_) => {
                 internal(&message)
             }

@@ -51,6 +51,12 @@ pub fn record_failure(n: i64, now: i64, blocked_until: i64) -> Vec<Update> {
     ]
 }
 
+/// Releases the attempt lock without counting a failure (the password was right, but the
+/// credential changed before the session could be opened).
+pub fn release() -> Vec<Update> {
+    vec![Update::Remove(LOCKED_UNTIL.into())]
+}
+
 /// A successful login or a new password forgets the failures.
 pub fn clear(id: &LoginId) -> TxOp {
     TxOp::Delete {
