@@ -218,7 +218,8 @@ impl Config {
                 "ROSTER_VERIFICATION_TOKEN_TTL_SECS",
                 d.verification_token_ttl_secs,
             )?,
-            sms_gap_secs: parse_num(&get, "ROSTER_SMS_GAP_SECS", d.sms_gap_secs)?,
+            // 0 (no gap) is for test setups; a deployed stack always spaces its SMS.
+            sms_gap_secs: parse_num_from(&get, "ROSTER_SMS_GAP_SECS", d.sms_gap_secs, i64::from(production))?,
             sms_per_phone_hour: parse_num(&get, "ROSTER_SMS_PER_PHONE_HOUR", d.sms_per_phone_hour)?,
             sms_per_phone_day: parse_num(&get, "ROSTER_SMS_PER_PHONE_DAY", d.sms_per_phone_day)?,
             sms_per_ip_hour: parse_num(&get, "ROSTER_SMS_PER_IP_HOUR", d.sms_per_ip_hour)?,
@@ -267,14 +268,22 @@ fn parse_bool(get: &impl Fn(&str) -> Option<String>, var: &'static str) -> Resul
 }
 
 fn parse_num(get: &impl Fn(&str) -> Option<String>, var: &'static str, default: i64) -> Result<i64, ConfigError> {
+    parse_num_from(get, var, default, 1)
+}
+
+/// An integer of at least `min`.
+fn parse_num_from(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: i64,
+    min: i64,
+) -> Result<i64, ConfigError> {
     match get(var) {
         None => Ok(default),
-        Some(v) => v
-            .trim()
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| err(var, format!("must be a positive integer, not {v:?}"))),
+        Some(v) => v.trim().parse::<i64>().ok().filter(|n| *n >= min).ok_or_else(|| {
+            let what = if min == 0 { "a non-negative integer" } else { "a positive integer" };
+            err(var, format!("must be {what}, not {v:?}"))
+        }),
     }
 }
 
@@ -406,6 +415,26 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(e.var, "ROSTER_TEST_NUMBERS");
+    }
+
+    #[test]
+    fn no_sms_gap_is_accepted_outside_production_only() {
+        assert_eq!(cfg(&[("ROSTER_SMS_GAP_SECS", "0")]).unwrap().limits.sms_gap_secs, 0);
+        assert_eq!(cfg(&[("ROSTER_SMS_GAP_SECS", "-1")]).unwrap_err().var, "ROSTER_SMS_GAP_SECS");
+        let secret = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        let e = cfg(&[
+            ("ROSTER_PRODUCTION", "true"),
+            ("ROSTER_STORE", "dynamodb"),
+            ("ROSTER_TABLE", "t"),
+            ("ROSTER_SMS", "sns"),
+            ("ROSTER_UPLOADS", "s3"),
+            ("ROSTER_BUCKET", "b"),
+            ("ROSTER_CODE_SECRET", &secret),
+            ("ROSTER_SIGNING_KEY", &secret),
+            ("ROSTER_SMS_GAP_SECS", "0"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.var, "ROSTER_SMS_GAP_SECS");
     }
 
     #[test]

@@ -444,7 +444,16 @@ async fn a_verification_token_lasts_thirty_minutes(app: TestApp) {
     assert!(VerificationToken::parse("not-a-token").is_err());
 }
 
+async fn with_no_gap_configured_a_second_code_goes_out_at_once(app: TestApp) {
+    let app = TestApp::spawn_with(app.kind, |c| c.limits.sms_gap_secs = 0).await;
+    let (national, e164) = new_phone();
+    assert_eq!(send(&app, &national).await, 200);
+    assert_eq!(send(&app, &national).await, 200);
+    assert_eq!(app.sms_to(&e164).await.len(), 2);
+}
+
 on_every_store!(
+    with_no_gap_configured_a_second_code_goes_out_at_once,
     numbers_that_are_not_mobile_numbers_are_400_everywhere_and_get_no_sms,
     the_region_list_is_complete_by_get_and_post,
     a_phone_is_available_until_someone_owns_it,
