@@ -729,6 +729,49 @@ async fn a_password_change_revokes_every_other_session_at_once(app: TestApp) {
     assert_eq!(login(&app, &user, "N3wPassword").await.code(), 200);
 }
 
+/// Backoff counts failures without serialising successes.
+async fn twenty_simultaneous_correct_logins_all_succeed(app: TestApp) {
+    let user = registered(&app).await;
+    let body = json!({"region": 86, "phone": user.national, "password": PASSWORD});
+    let bodies = concurrently(&app.router, 20, |_| json_post("/user/login", &body)).await;
+    let codes: Vec<i64> = bodies.iter().map(|b| b["code"].as_i64().unwrap_or(-1)).collect();
+    assert!(codes.iter().all(|&c| c == 200), "{codes:?}");
+}
+
+/// Simultaneous wrong guesses are all counted: the backoff that follows reflects each.
+async fn simultaneous_wrong_guesses_are_each_counted(app: TestApp) {
+    let user = registered(&app).await;
+    let body = json!({"region": 86, "phone": user.national, "password": "Wr0ngPass"});
+    let bodies = concurrently(&app.router, 8, |_| json_post("/user/login", &body)).await;
+    assert!(bodies.iter().all(|b| b["code"] == 1000), "{bodies:?}");
+    // 8 failures: a backoff of 2^(8-5) = 8 s.
+    let res = login(&app, &user, PASSWORD).await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS, "{}", res.body);
+    assert_eq!(res.headers["retry-after"], "8");
+}
+
+/// A session holder guessing the old password is throttled like a login guesser, on the
+/// same count: the guesses and the logins of the account's phone share one backoff.
+async fn wrong_old_passwords_count_toward_the_login_backoff(app: TestApp) {
+    let user = registered(&app).await;
+    let change = |old: &str| json!({"oldPassword": old, "newPassword": "N3wPassw0rd"});
+    for i in 0..5 {
+        let res = app.as_user(&user).post("/user/change_password", change(&format!("Wr0ng{i}xx"))).await;
+        assert_eq!(res.code(), 1000, "{}", res.body);
+    }
+    // The right old password now waits like a login does, and so does a login.
+    let res = app.as_user(&user).post("/user/change_password", change(PASSWORD)).await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS, "{}", res.body);
+    assert!(res.headers.get("retry-after").is_some());
+    assert_eq!(login(&app, &user, PASSWORD).await.status, StatusCode::TOO_MANY_REQUESTS);
+    app.clock.advance_secs(2);
+    let res = app.as_user(&user).post("/user/change_password", change(PASSWORD)).await;
+    assert_eq!(res.code(), 200, "{}", res.body);
+    // A successful change forgets the failures: one more wrong guess is not yet throttled.
+    let res = app.as_user(&user).post("/user/change_password", change("Wr0ngAgain")).await;
+    assert_eq!(res.code(), 1000, "{}", res.body);
+}
+
 /// A login in flight while the password changes either fails or has its session ended
 /// by the change: no session opened with the old password works afterwards.
 async fn a_login_raced_against_a_password_change_never_outlives_it(app: TestApp) {
@@ -878,5 +921,8 @@ on_every_store!(
     a_password_change_revokes_every_other_session_at_once,
     a_password_reset_revokes_every_session,
     a_login_raced_against_a_password_change_never_outlives_it,
+    wrong_old_passwords_count_toward_the_login_backoff,
+    twenty_simultaneous_correct_logins_all_succeed,
+    simultaneous_wrong_guesses_are_each_counted,
     deleting_an_account_needs_a_delete_code_and_frees_the_phone,
 );

@@ -12,8 +12,6 @@ use crate::verification::{check_code, PresentedCode};
 
 /// How long failed logins are remembered.
 const FAILURE_MEMORY_SECS: i64 = 86_400;
-/// How long one attempt holds the lock that serialises attempts on an identifier.
-const ATTEMPT_LOCK_SECS: i64 = 10;
 
 fn backoff_secs(state: &AppState, failures: i64) -> i64 {
     let l = &state.config.limits;
@@ -32,6 +30,76 @@ enum Step {
     Failures,
 }
 
+/// One password check on a login identifier. Logins and `change_password` (whose old
+/// password is a guess too) share it: a running backoff refuses the check before any
+/// hash is computed, and a wrong password counts atomically and earns the backoff.
+pub(super) struct PasswordAttempt<'a> {
+    id: &'a LoginId,
+    now: i64,
+}
+
+impl<'a> PasswordAttempt<'a> {
+    /// Starts a check, given the identifier's failure record as read; answers with the
+    /// backoff still running, if one is.
+    pub(super) fn begin(
+        state: &AppState,
+        id: &'a LoginId,
+        failures: Option<&crate::ports::Item>,
+    ) -> Result<PasswordAttempt<'a>, Error> {
+        let now = state.clock.now_secs();
+        let wait = failures.map_or(0, |f| login_failures::wait_secs(f, now));
+        if wait > 0 {
+            return Err(Error::LoginBackoff { retry_after_secs: wait });
+        }
+        Ok(PasswordAttempt { id, now })
+    }
+
+    /// Counts a wrong password and extends the backoff it earned.
+    pub(super) async fn failed(self, state: &AppState) -> Result<Error, Error> {
+        let key = login_failures::key(self.id);
+        let forget_at = self.now + FAILURE_MEMORY_SECS;
+        let mut count = None;
+        // A running count grows; a stale or absent one starts over. Of two racing first
+        // failures one starts the count and the other adds to it.
+        for _ in 0..3 {
+            let (updates, condition) = login_failures::add_failure(self.now, forget_at);
+            match state.store.update(&key, updates, Some(condition)).await {
+                Ok(item) => {
+                    count = Some(login_failures::count(&item));
+                    break;
+                }
+                Err(StoreError::ConditionFailed) => {}
+                Err(e) => return Err(e.into()),
+            }
+            let (updates, condition) = login_failures::first_failure(self.now, forget_at);
+            match state.store.update(&key, updates, Some(condition)).await {
+                Ok(_) => {
+                    count = Some(1);
+                    break;
+                }
+                Err(StoreError::ConditionFailed) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let n = count.ok_or(Error::Contended)?;
+        let backoff = backoff_secs(state, n);
+        if backoff > 0 {
+            let (updates, condition) = login_failures::block_until(self.now + backoff);
+            match state.store.update(&key, updates, Some(condition)).await {
+                Ok(_) | Err(StoreError::ConditionFailed) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        tracing::info!(login = %self.id.masked(), failures = n, "wrong password");
+        Ok(Error::WrongPassword)
+    }
+
+    /// The transaction step that forgets the failures when the password was right.
+    pub(super) fn succeeded(&self) -> crate::ports::TxOp {
+        login_failures::clear(self.id)
+    }
+}
+
 /// Logs in with an identifier and a password. Unknown identifiers and wrong passwords
 /// take the same path (a dummy hash is verified) and count the same failures, so
 /// neither the answer nor its timing says whether the identifier is registered.
@@ -42,30 +110,15 @@ pub async fn login_password(
     device: &Device,
     kind: SessionKind,
 ) -> Result<(UserId, NewSession), Error> {
-    let now = state.clock.now_secs();
-    let fail_key = login_failures::key(id);
-    // Attempts on one identifier are serialised by a short lock on its failure record,
-    // taken only when no backoff is running: concurrent guesses cannot outrun the count.
-    let (updates, condition) = login_failures::reserve(now, now + ATTEMPT_LOCK_SECS, now + FAILURE_MEMORY_SECS);
-    let reserve = state.store.update(&fail_key, updates, Some(condition));
-    let marker_key = store::markers::key(id);
-    let (reserved, marker) = tokio::join!(reserve, state.store.get(&marker_key));
-    let failures = match reserved {
-        // Failures are consecutive within a day; an older run no longer counts, even
-        // while the store still holds its expired record.
-        Ok(item) => login_failures::recent_failures(&item, now, FAILURE_MEMORY_SECS),
-        Err(StoreError::ConditionFailed) => {
-            let wait = match state.store.get(&fail_key).await? {
-                Some(item) => login_failures::wait_secs(&item, now),
-                None => 1,
-            };
-            return Err(Error::LoginBackoff {
-                retry_after_secs: wait.max(1),
-            });
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let user = match marker? {
+    // One round trip reads the identifier's owner and its failures.
+    let [marker, failures]: [Option<crate::ports::Item>; 2] = state
+        .store
+        .batch_get(&[store::markers::key(id), login_failures::key(id)])
+        .await?
+        .try_into()
+        .map_err(|_| Error::Internal("the store answered a batch get with the wrong number of items".into()))?;
+    let attempt = PasswordAttempt::begin(state, id, failures.as_ref())?;
+    let user = match marker {
         Some(m) => Some(store::markers::owner(&m)?),
         None => None,
     };
@@ -77,13 +130,7 @@ pub async fn login_password(
     let matched = passwords::verify(password, stored_hash).await?;
     let (user, hash) = match (matched, user, stored_hash) {
         (true, Some(user), Some(hash)) => (user, hash),
-        _ => {
-            let n = failures + 1;
-            let updates = login_failures::record_failure(n, now, now + backoff_secs(state, n));
-            state.store.update(&fail_key, updates, None).await?;
-            tracing::info!(login = %id.masked(), failures = n, "login failed");
-            return Err(Error::WrongPassword);
-        }
+        _ => return Err(attempt.failed(state).await?),
     };
     let session = new_session(state, &user, kind, device);
     let tx = Tx::new()
@@ -92,13 +139,10 @@ pub async fn login_password(
         // The session is opened only against the password that was verified: a login in
         // flight during a password change or reset fails instead of outliving it.
         .step(Step::Password, store::credential::open_session_with_password(&user, hash))
-        .step(Step::Failures, login_failures::clear(id));
+        .step(Step::Failures, attempt.succeeded());
     match tx.commit(state.store.as_ref()).await {
         Ok(()) => Ok((user, session)),
-        Err(TxError::Failed(Step::Owner | Step::Password) | TxError::Conflict) => {
-            state.store.update(&fail_key, login_failures::release(), None).await?;
-            Err(Error::WrongPassword)
-        }
+        Err(TxError::Failed(Step::Owner | Step::Password) | TxError::Conflict) => Err(Error::WrongPassword),
         Err(TxError::Failed(step)) => Err(Error::Internal(format!("login step {step:?} failed"))),
         Err(TxError::Store(e)) => Err(e.into()),
     }

@@ -7,6 +7,8 @@ use crate::domain::{CodePurpose, LoginId, Password, UserId};
 use crate::error::Error;
 use crate::ports::{Key, TxOp};
 use crate::state::AppState;
+use super::login::PasswordAttempt;
+use crate::store::profile::Profile;
 use crate::store::{self, login_failures, Tx, TxError};
 use crate::verification::{read_token, VerificationToken};
 
@@ -25,21 +27,27 @@ enum ChangeStep {
     Session,
     Password,
     OtherSessions,
+    Failures,
 }
 
 /// How often a change that ends sessions re-reads after a login slipped in between.
 const ATTEMPTS: usize = 3;
 
 /// Changes the password and ends every other session; the caller's stays.
+/// The old password is a guess like a login's: it takes the same attempt lock and
+/// counts toward the same backoff as logins with the account's phone.
 pub async fn change_password(state: &AppState, cred: &Credential, old: &Password, new: &Password) -> Result<(), Error> {
-    let [credential] = cred.read(state, [store::credential::key(&cred.user)]).await?;
+    let keys = [store::credential::key(&cred.user), store::profile::key(&cred.user)];
+    let [credential, profile] = cred.read(state, keys).await?;
     let credential = credential.ok_or(Error::Unauthorized)?;
+    let profile = Profile::from_item(&profile.ok_or(Error::Unauthorized)?)?;
+    let id = LoginId::Phone(profile.phone.ok_or(Error::Unauthorized)?);
+    let failures = state.store.get(&login_failures::key(&id)).await?;
+    let attempt = PasswordAttempt::begin(state, &id, failures.as_ref())?;
     let old_hash = store::credential::password_hash(&credential).map(str::to_string);
-    if !passwords::verify(old, old_hash.as_deref()).await? {
-        return Err(Error::WrongPassword);
-    }
-    let Some(old_hash) = old_hash else {
-        return Err(Error::WrongPassword);
+    let old_hash = match (passwords::verify(old, old_hash.as_deref()).await?, old_hash) {
+        (true, Some(hash)) => hash,
+        _ => return Err(attempt.failed(state).await?),
     };
     let new_hash = passwords::hash(new, state.random.as_ref()).await?;
     let current = cred.session_key();
@@ -52,12 +60,16 @@ pub async fn change_password(state: &AppState, cred: &Credential, old: &Password
                 ChangeStep::Password,
                 store::credential::set_password(&cred.user, Some(&old_hash), opened, new_hash.clone()),
             )
-            .steps(ChangeStep::OtherSessions, others);
+            .steps(ChangeStep::OtherSessions, others)
+            .step(ChangeStep::Failures, attempt.succeeded());
         match tx.commit(state.store.as_ref()).await {
             Ok(()) => return Ok(()),
             Err(TxError::Failed(ChangeStep::Session)) => return Err(Error::Unauthorized),
             // A login or another change committed since the read: which one decides.
-            Err(TxError::Failed(ChangeStep::Password | ChangeStep::OtherSessions) | TxError::Conflict) => {
+            Err(
+                TxError::Failed(ChangeStep::Password | ChangeStep::OtherSessions | ChangeStep::Failures)
+                | TxError::Conflict,
+            ) => {
                 let [credential] = cred.read(state, [store::credential::key(&cred.user)]).await?;
                 let credential = credential.ok_or(Error::Unauthorized)?;
                 if store::credential::password_hash(&credential) != Some(old_hash.as_str()) {

@@ -1,5 +1,10 @@
-//! Failed logins per login identifier: the count, when the last one happened, the
-//! backoff it earned, and a short lock that serialises attempts.
+//! Failed password checks per login identifier: how many in a row (within a day of the
+//! last one) and the backoff they earned. Nothing here serialises attempts: a check
+//! reads the backoff, and only a failure writes, so simultaneous correct logins all
+//! proceed and an abandoned request leaves nothing behind.
+//!
+//! The record expires a day after the last failure, and an expired record reads as
+//! absent: "still counting" is the `Exists` condition, not a comparison of clocks.
 
 use super::keys;
 use crate::domain::LoginId;
@@ -8,53 +13,56 @@ use crate::ports::{Attr, Condition, Item, Key, TxOp, Update};
 const COUNT: &str = "n";
 const LAST_FAIL_AT: &str = "lastFailAt";
 const BLOCKED_UNTIL: &str = "blockedUntil";
-const LOCKED_UNTIL: &str = "lockedUntil";
 
 pub fn key(id: &LoginId) -> Key {
     keys::login_failures(id)
 }
 
-/// Takes the attempt lock until `lock_until`, only when no backoff or lock is running.
-pub fn reserve(now: i64, lock_until: i64, remember_until: i64) -> (Vec<Update>, Condition) {
+/// Seconds the backoff still runs at `now` (0 or less: none).
+pub fn wait_secs(item: &Item, now: i64) -> i64 {
+    item.n(BLOCKED_UNTIL).unwrap_or(0) - now
+}
+
+/// The failures counted so far (a record without a count has none).
+pub fn count(item: &Item) -> i64 {
+    item.n(COUNT).unwrap_or(0)
+}
+
+/// One more failure in a running count: only while the record lives.
+pub fn add_failure(now: i64, forget_at: i64) -> (Vec<Update>, Condition) {
     (
         vec![
-            Update::set(LOCKED_UNTIL, Attr::N(lock_until)),
-            Update::SetExpiry(remember_until),
+            Update::add(COUNT, 1),
+            Update::set(LAST_FAIL_AT, Attr::N(now)),
+            Update::SetExpiry(forget_at),
         ],
-        Condition::And(vec![
-            Condition::AbsentOrLessThan(BLOCKED_UNTIL.into(), now + 1),
-            Condition::AbsentOrLessThan(LOCKED_UNTIL.into(), now + 1),
-        ]),
+        Condition::Exists,
     )
 }
 
-/// Consecutive failures that still count at `now` (older than `memory_secs`: none).
-pub fn recent_failures(item: &Item, now: i64, memory_secs: i64) -> i64 {
-    match item.n(LAST_FAIL_AT) {
-        Some(t) if t > now - memory_secs => item.n(COUNT).unwrap_or(0),
-        _ => 0,
-    }
+/// The first failure of a new count: only while no record lives (a day after the last
+/// failure, a stale count starts over).
+pub fn first_failure(now: i64, forget_at: i64) -> (Vec<Update>, Condition) {
+    (
+        vec![
+            Update::set(COUNT, Attr::N(1)),
+            Update::set(LAST_FAIL_AT, Attr::N(now)),
+            Update::Remove(BLOCKED_UNTIL.into()),
+            Update::SetExpiry(forget_at),
+        ],
+        Condition::NotExists,
+    )
 }
 
-/// Seconds until the next attempt is allowed.
-pub fn wait_secs(item: &Item, now: i64) -> i64 {
-    item.n(BLOCKED_UNTIL).unwrap_or(0).max(item.n(LOCKED_UNTIL).unwrap_or(0)) - now
-}
-
-/// Records failure number `n` and the backoff it earned; releases the lock.
-pub fn record_failure(n: i64, now: i64, blocked_until: i64) -> Vec<Update> {
-    vec![
-        Update::set(COUNT, Attr::N(n)),
-        Update::set(LAST_FAIL_AT, Attr::N(now)),
-        Update::set(BLOCKED_UNTIL, Attr::N(blocked_until)),
-        Update::Remove(LOCKED_UNTIL.into()),
-    ]
-}
-
-/// Releases the attempt lock without counting a failure (the password was right, but the
-/// credential changed before the session could be opened).
-pub fn release() -> Vec<Update> {
-    vec![Update::Remove(LOCKED_UNTIL.into())]
+/// Extends the backoff to `until`; never shortens one a concurrent failure set longer.
+pub fn block_until(until: i64) -> (Vec<Update>, Condition) {
+    (
+        vec![Update::set(BLOCKED_UNTIL, Attr::N(until))],
+        Condition::And(vec![
+            Condition::Exists,
+            Condition::AbsentOrLessThan(BLOCKED_UNTIL.into(), until),
+        ]),
+    )
 }
 
 /// A successful login or a new password forgets the failures.
