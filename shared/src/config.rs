@@ -76,6 +76,9 @@ pub struct Limits {
     pub session_ttl_secs: i64,
     pub login_failures_before_backoff: i64,
     pub login_backoff_max_secs: i64,
+    /// Failed password checks one client network (IPv4 address or IPv6 /64) may make in
+    /// an hour, across all accounts: far above what a household behind one NAT mistypes.
+    pub password_failures_per_ip_hour: i64,
 }
 
 impl Default for Limits {
@@ -96,6 +99,7 @@ impl Default for Limits {
             session_ttl_secs: 30 * 86_400,
             login_failures_before_backoff: 5,
             login_backoff_max_secs: 900,
+            password_failures_per_ip_hour: 100,
         }
     }
 }
@@ -239,6 +243,11 @@ impl Config {
                 d.login_failures_before_backoff,
             )?,
             login_backoff_max_secs: parse_num(&get, "ROSTER_LOGIN_BACKOFF_MAX_SECS", d.login_backoff_max_secs)?,
+            password_failures_per_ip_hour: parse_num(
+                &get,
+                "ROSTER_PASSWORD_FAILURES_PER_IP_HOUR",
+                d.password_failures_per_ip_hour,
+            )?,
         };
         Ok(Config {
             store,

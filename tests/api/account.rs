@@ -729,6 +729,28 @@ async fn a_password_change_revokes_every_other_session_at_once(app: TestApp) {
     assert_eq!(login(&app, &user, "N3wPassword").await.code(), 200);
 }
 
+/// Password spraying: many accounts, one password each, from one network.
+async fn a_network_that_keeps_failing_password_checks_is_throttled_across_accounts(app: TestApp) {
+    let app = TestApp::spawn_with(app.kind, |c| c.limits.password_failures_per_ip_hour = 5).await;
+    let user = registered(&app).await;
+    let sprayer = [203, 0, 113, 9];
+    for _ in 0..5 {
+        let (phone, _) = new_phone();
+        let body = json!({"region": 86, "phone": phone, "password": "Summer2026"});
+        assert_eq!(app.post_from(sprayer, "/user/login", body).await.code(), 1000);
+    }
+    // The sixth check from that network waits for the hour to end, whatever the account.
+    let body = json!({"region": 86, "phone": user.national, "password": PASSWORD});
+    let res = app.post_from(sprayer, "/user/login", body.clone()).await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS, "{}", res.body);
+    let wait: i64 = res.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=3600).contains(&wait), "{wait}");
+    // Other networks, and the account itself, are not held back.
+    assert_eq!(app.post("/user/login", body.clone()).await.code(), 200);
+    app.clock.advance_secs(wait);
+    assert_eq!(app.post_from(sprayer, "/user/login", body).await.code(), 200, "a new hour");
+}
+
 /// Backoff counts failures without serialising successes.
 async fn twenty_simultaneous_correct_logins_all_succeed(app: TestApp) {
     let user = registered(&app).await;
@@ -923,6 +945,7 @@ on_every_store!(
     a_login_raced_against_a_password_change_never_outlives_it,
     wrong_old_passwords_count_toward_the_login_backoff,
     twenty_simultaneous_correct_logins_all_succeed,
+    a_network_that_keeps_failing_password_checks_is_throttled_across_accounts,
     simultaneous_wrong_guesses_are_each_counted,
     deleting_an_account_needs_a_delete_code_and_frees_the_phone,
 );

@@ -1,6 +1,8 @@
 //! Logins: password (per login identifier, with exponential backoff) and SMS code
 //! (creating the account on first use).
 
+use std::net::IpAddr;
+
 use crate::auth::passwords;
 use crate::auth::sessions::{new_session, NewSession, SessionKind};
 use crate::domain::{CodePurpose, Device, LoginId, Nickname, Password, PhoneNumber, Recipient, UserId};
@@ -30,28 +32,51 @@ enum Step {
     Failures,
 }
 
-/// One password check on a login identifier. Logins and `change_password` (whose old
-/// password is a guess too) share it: a running backoff refuses the check before any
-/// hash is computed, and a wrong password counts atomically and earns the backoff.
+/// One password check on a login identifier from a client network. Logins and
+/// `change_password` (whose old password is a guess too) share it: a running backoff of
+/// the identifier, or a network past its hourly number of failures (password spraying
+/// across many accounts), refuses the check before any hash is computed; a wrong
+/// password counts atomically on both.
 pub(super) struct PasswordAttempt<'a> {
     id: &'a LoginId,
+    network_key: crate::ports::Key,
     now: i64,
+    hour_end: i64,
+}
+
+/// The keys a check reads first: the identifier's failures and the network's.
+pub(super) fn attempt_keys(state: &AppState, id: &LoginId, ip: &IpAddr) -> [crate::ports::Key; 2] {
+    let hour = state.clock.now_secs().div_euclid(3600);
+    [login_failures::key(id), login_failures::network_key(ip, hour)]
 }
 
 impl<'a> PasswordAttempt<'a> {
-    /// Starts a check, given the identifier's failure record as read; answers with the
-    /// backoff still running, if one is.
+    /// Starts a check, given what `attempt_keys` read; answers with the backoff still
+    /// running, if one is.
     pub(super) fn begin(
         state: &AppState,
         id: &'a LoginId,
-        failures: Option<&crate::ports::Item>,
+        ip: &IpAddr,
+        [failures, network]: [Option<&crate::ports::Item>; 2],
     ) -> Result<PasswordAttempt<'a>, Error> {
         let now = state.clock.now_secs();
+        let hour = now.div_euclid(3600);
+        let hour_end = (hour + 1) * 3600;
+        if network.is_some_and(|n| login_failures::count(n) >= state.config.limits.password_failures_per_ip_hour) {
+            return Err(Error::LoginBackoff {
+                retry_after_secs: hour_end - now,
+            });
+        }
         let wait = failures.map_or(0, |f| login_failures::wait_secs(f, now));
         if wait > 0 {
             return Err(Error::LoginBackoff { retry_after_secs: wait });
         }
-        Ok(PasswordAttempt { id, now })
+        Ok(PasswordAttempt {
+            id,
+            network_key: login_failures::network_key(ip, hour),
+            now,
+            hour_end,
+        })
     }
 
     /// Counts a wrong password and extends the backoff it earned.
@@ -82,6 +107,10 @@ impl<'a> PasswordAttempt<'a> {
             }
         }
         let n = count.ok_or(Error::Contended)?;
+        state
+            .store
+            .update(&self.network_key, login_failures::count_network_failure(self.hour_end), None)
+            .await?;
         let backoff = backoff_secs(state, n);
         if backoff > 0 {
             let (updates, condition) = login_failures::block_until(self.now + backoff);
@@ -109,15 +138,17 @@ pub async fn login_password(
     password: &Password,
     device: &Device,
     kind: SessionKind,
+    ip: &IpAddr,
 ) -> Result<(UserId, NewSession), Error> {
-    // One round trip reads the identifier's owner and its failures.
-    let [marker, failures]: [Option<crate::ports::Item>; 2] = state
+    // One round trip reads the identifier's owner, its failures and the network's.
+    let [failures_key, network_key] = attempt_keys(state, id, ip);
+    let [marker, failures, network]: [Option<crate::ports::Item>; 3] = state
         .store
-        .batch_get(&[store::markers::key(id), login_failures::key(id)])
+        .batch_get(&[store::markers::key(id), failures_key, network_key])
         .await?
         .try_into()
         .map_err(|_| Error::Internal("the store answered a batch get with the wrong number of items".into()))?;
-    let attempt = PasswordAttempt::begin(state, id, failures.as_ref())?;
+    let attempt = PasswordAttempt::begin(state, id, ip, [failures.as_ref(), network.as_ref()])?;
     let user = match marker {
         Some(m) => Some(store::markers::owner(&m)?),
         None => None,

@@ -12,7 +12,7 @@ use super::tokens::{self, TokenPair};
 use crate::domain::{LoginId, Password, PhoneNumber};
 use crate::error::Error;
 use crate::http::error::json_response;
-use crate::http::Input;
+use crate::http::{ClientIp, Input};
 use crate::state::AppState;
 
 /// An RFC 6749 error response.
@@ -79,8 +79,8 @@ fn required(input: &Input, name: &'static str) -> Result<String, OAuthError> {
         .ok_or_else(|| OAuthError::new("invalid_request", format!("{name} is required")))
 }
 
-pub async fn token(State(state): State<AppState>, headers: HeaderMap, input: Input) -> Response {
-    match grant(&state, &headers, &input).await {
+pub async fn token(State(state): State<AppState>, ClientIp(ip): ClientIp, headers: HeaderMap, input: Input) -> Response {
+    match grant(&state, &headers, &input, &ip).await {
         Ok(Ok(pair)) => issued(pair),
         Ok(Err(e)) => answer(e),
         Err(e) => e.into_response(),
@@ -88,7 +88,12 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, input: Inp
 }
 
 /// The outer error is the request's shape; the inner one the grant's outcome.
-async fn grant(state: &AppState, headers: &HeaderMap, input: &Input) -> Result<Result<TokenPair, Error>, OAuthError> {
+async fn grant(
+    state: &AppState,
+    headers: &HeaderMap,
+    input: &Input,
+    ip: &std::net::IpAddr,
+) -> Result<Result<TokenPair, Error>, OAuthError> {
     let form = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -105,7 +110,7 @@ async fn grant(state: &AppState, headers: &HeaderMap, input: &Input) -> Result<R
                 .map_err(|e| OAuthError::new("invalid_request", format!("username {}", e.message)))?;
             let password = Password::parse("password", &required(input, "password")?)
                 .map_err(|_| OAuthError::new("invalid_grant", "wrong username or password"))?;
-            tokens::oauth_password(state, &LoginId::Phone(phone), &password).await
+            tokens::oauth_password(state, &LoginId::Phone(phone), &password, ip).await
         }
         "refresh_token" => tokens::oauth_refresh(state, &required(input, "refresh_token")?).await,
         other => {

@@ -7,7 +7,9 @@ use crate::domain::{CodePurpose, LoginId, Password, UserId};
 use crate::error::Error;
 use crate::ports::{Key, TxOp};
 use crate::state::AppState;
-use super::login::PasswordAttempt;
+use std::net::IpAddr;
+
+use super::login::{attempt_keys, PasswordAttempt};
 use crate::store::profile::Profile;
 use crate::store::{self, login_failures, Tx, TxError};
 use crate::verification::{read_token, VerificationToken};
@@ -36,14 +38,25 @@ const ATTEMPTS: usize = 3;
 /// Changes the password and ends every other session; the caller's stays.
 /// The old password is a guess like a login's: it takes the same attempt lock and
 /// counts toward the same backoff as logins with the account's phone.
-pub async fn change_password(state: &AppState, cred: &Credential, old: &Password, new: &Password) -> Result<(), Error> {
+pub async fn change_password(
+    state: &AppState,
+    cred: &Credential,
+    old: &Password,
+    new: &Password,
+    ip: &IpAddr,
+) -> Result<(), Error> {
     let keys = [store::credential::key(&cred.user), store::profile::key(&cred.user)];
     let [credential, profile] = cred.read(state, keys).await?;
     let credential = credential.ok_or(Error::Unauthorized)?;
     let profile = Profile::from_item(&profile.ok_or(Error::Unauthorized)?)?;
     let id = LoginId::Phone(profile.phone.ok_or(Error::Unauthorized)?);
-    let failures = state.store.get(&login_failures::key(&id)).await?;
-    let attempt = PasswordAttempt::begin(state, &id, failures.as_ref())?;
+    let [failures, network]: [Option<crate::ports::Item>; 2] = state
+        .store
+        .batch_get(&attempt_keys(state, &id, ip))
+        .await?
+        .try_into()
+        .map_err(|_| Error::Internal("the store answered a batch get with the wrong number of items".into()))?;
+    let attempt = PasswordAttempt::begin(state, &id, ip, [failures.as_ref(), network.as_ref()])?;
     let old_hash = store::credential::password_hash(&credential).map(str::to_string);
     let old_hash = match (passwords::verify(old, old_hash.as_deref()).await?, old_hash) {
         (true, Some(hash)) => hash,

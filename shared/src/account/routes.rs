@@ -14,7 +14,7 @@ use super::{deletion, login, oauth, password, sessions as own_sessions, signup, 
 use crate::auth::sessions::{all_sessions, clear_cookie, set_cookie, SessionKind, SessionView};
 use crate::auth::Credential;
 use crate::domain::{Device, LoginId, Nickname, Password, UserId, ValidationError};
-use crate::http::{cacheable, ok, ok_with, ApiResult, Error, Input, Routes};
+use crate::http::{cacheable, ok, ok_with, ApiResult, ClientIp, Error, Input, Routes};
 use crate::state::AppState;
 use crate::verification::{PresentedCode, VerificationToken};
 
@@ -63,12 +63,12 @@ async fn register(State(state): State<AppState>, input: Input) -> ApiResult {
     ))
 }
 
-async fn login(State(state): State<AppState>, input: Input) -> ApiResult {
+async fn login(State(state): State<AppState>, ClientIp(ip): ClientIp, input: Input) -> ApiResult {
     let phone = input.phone()?;
     let password = Password::parse("password", &input.string("password")?)?;
     let device = device(&input)?;
     let (user, session) =
-        login::login_password(&state, &LoginId::Phone(phone), &password, &device, SessionKind::Cookie).await?;
+        login::login_password(&state, &LoginId::Phone(phone), &password, &device, SessionKind::Cookie, &ip).await?;
     let token = tokens::im_token(&state, &user, None, vec![])?;
     let res = ok_with(json!({ "id": user, "token": token }))?;
     Ok(with_cookie(
@@ -135,10 +135,15 @@ async fn reset_password(State(state): State<AppState>, input: Input) -> ApiResul
     ok()
 }
 
-async fn change_password(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
+async fn change_password(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    cred: Credential,
+    input: Input,
+) -> ApiResult {
     let old = Password::parse("oldPassword", &input.string("oldPassword")?)?;
     let new = Password::parse("newPassword", &input.string("newPassword")?)?;
-    password::change_password(&state, &cred, &old, &new).await?;
+    password::change_password(&state, &cred, &old, &new, &ip).await?;
     ok()
 }
 

@@ -50,8 +50,13 @@ fn token_pair(state: &AppState, user: &UserId, session: &str, refresh_token: Str
 }
 
 /// The password grant: a password login whose session is a refresh-token family.
-pub async fn oauth_password(state: &AppState, id: &LoginId, password: &Password) -> Result<TokenPair, Error> {
-    let (user, session) = login_password(state, id, password, &Device::default(), SessionKind::OAuth).await?;
+pub async fn oauth_password(
+    state: &AppState,
+    id: &LoginId,
+    password: &Password,
+    ip: &std::net::IpAddr,
+) -> Result<TokenPair, Error> {
+    let (user, session) = login_password(state, id, password, &Device::default(), SessionKind::OAuth, ip).await?;
     token_pair(state, &user, &session.id, session.bearer_secret)
 }
 

@@ -9,6 +9,7 @@
 //! | send gap lock         | `PHONE#<e164>`      | `SEND#GAP`              | gap             |
 //! | sends per window      | `PHONE#<e164>`      | `SEND#H#<hour>` / `SEND#D#<day>` | window end |
 //! | sends per network     | `IP#<ip or /64>`    | `SEND#H#<hour>`         | window end      |
+//! | password failures per network | `IP#<ip or /64>` | `PWFAIL#H#<hour>` | window end |
 //! | global sends          | `GLOBAL`            | `SEND#D#<day>`          | window end      |
 //! | verification token    | `VTOKEN#<sha256>`   | `VTOKEN`                | token TTL       |
 //! | captcha               | `CAPTCHA#<sha256>`  | `CAPTCHA`               | captcha TTL     |
@@ -86,6 +87,11 @@ pub fn network_of(ip: &IpAddr) -> String {
             }
         },
     }
+}
+
+/// Failed password checks per client network and hour (password spraying).
+pub fn password_failures_per_network_hour(ip: &IpAddr, hour: i64) -> Key {
+    Key::new(format!("IP#{}", network_of(ip)), format!("PWFAIL#H#{hour}"))
 }
 
 pub fn global_sends_per_day(day: i64) -> Key {

@@ -65,6 +65,16 @@ pub fn block_until(until: i64) -> (Vec<Update>, Condition) {
     )
 }
 
+/// Failed checks from one client network in the hour `hour`.
+pub fn network_key(ip: &std::net::IpAddr, hour: i64) -> Key {
+    keys::password_failures_per_network_hour(ip, hour)
+}
+
+/// Counts a failed check from the network (the counter lives until its hour ends).
+pub fn count_network_failure(hour_end: i64) -> Vec<Update> {
+    vec![Update::add(COUNT, 1), Update::SetExpiry(hour_end)]
+}
+
 /// A successful login or a new password forgets the failures.
 pub fn clear(id: &LoginId) -> TxOp {
     TxOp::Delete {
