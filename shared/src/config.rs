@@ -125,6 +125,8 @@ pub struct Config {
     pub production: bool,
     pub product_name: String,
     pub sms_regions: RegionAllowList,
+    /// What an acknowledged write to the embedded store survives.
+    pub sqlite_durability: crate::adapters::sqlite_store::Durability,
     /// Base URL of the local server, for local upload URLs.
     pub public_url: String,
     pub limits: Limits,
@@ -261,6 +263,16 @@ impl Config {
             production,
             product_name: get("ROSTER_PRODUCT_NAME").unwrap_or_else(|| "Roster".into()),
             sms_regions,
+            sqlite_durability: match get("ROSTER_SQLITE_DURABILITY").as_deref().map(str::trim) {
+                None | Some("full") => crate::adapters::sqlite_store::Durability::Full,
+                Some("normal") => crate::adapters::sqlite_store::Durability::Normal,
+                Some(other) => {
+                    return Err(err(
+                        "ROSTER_SQLITE_DURABILITY",
+                        format!("must be full or normal, not {other:?}"),
+                    ))
+                }
+            },
             public_url: get("ROSTER_PUBLIC_URL").unwrap_or_else(|| "http://127.0.0.1:7700".into()),
             limits,
         })
@@ -359,6 +371,10 @@ mod tests {
         let c = cfg(&[]).unwrap();
         assert_eq!(c.store, StoreSetting::Sqlite);
         assert!(c.code_secret.is_none());
+        assert_eq!(c.sqlite_durability, crate::adapters::sqlite_store::Durability::Full);
+        let normal = cfg(&[("ROSTER_SQLITE_DURABILITY", "normal")]).unwrap();
+        assert_eq!(normal.sqlite_durability, crate::adapters::sqlite_store::Durability::Normal);
+        assert_eq!(cfg(&[("ROSTER_SQLITE_DURABILITY", "fast")]).unwrap_err().var, "ROSTER_SQLITE_DURABILITY");
     }
 
     #[test]

@@ -119,7 +119,11 @@ impl AppState {
                 .ok_or_else(|| data_dir_error(&config.data_dir, "local-signing-key.b64 is too short"))?,
         };
         let store: Arc<dyn Store> = match &config.store {
-            StoreSetting::Sqlite => Arc::new(SqliteStore::open(&config.data_dir.join("roster.db"), clock.clone())?),
+            StoreSetting::Sqlite => Arc::new(SqliteStore::open_with(
+                &config.data_dir.join("roster.db"),
+                clock.clone(),
+                config.sqlite_durability,
+            )?),
             StoreSetting::DynamoDb { table } => aws::dynamodb(table, clock.clone()).await?,
         };
         let secrets = Secrets {

@@ -24,22 +24,49 @@ fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
+/// What an acknowledged write survives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// A power loss: the write-ahead log is synced at every commit (the default).
+    #[default]
+    Full,
+    /// A crash of the process, not of the machine: faster, for throwaway data.
+    Normal,
+}
+
 impl SqliteStore {
     pub fn open(path: &Path, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
+        Self::open_with(path, clock, Durability::Full)
+    }
+
+    pub fn open_with(path: &Path, clock: Arc<dyn Clock>, durability: Durability) -> Result<Self, StoreError> {
         let conn = Connection::open(path).map_err(backend)?;
-        Self::init(conn, clock)
+        Self::init(conn, clock, durability)
     }
 
     pub fn in_memory(clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
-        Self::init(Connection::open_in_memory().map_err(backend)?, clock)
+        Self::init(Connection::open_in_memory().map_err(backend)?, clock, Durability::Normal)
     }
 
-    fn init(conn: Connection, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
+    /// SQLite's `synchronous` setting of the connection (2 is FULL, 1 NORMAL).
+    pub fn synchronous(&self) -> Result<i64, StoreError> {
+        let conn = self
+            .conn
+            .lock()
+            .map_err(|_| StoreError::Backend("store lock poisoned".into()))?;
+        conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).map_err(backend)
+    }
+
+    fn init(conn: Connection, clock: Arc<dyn Clock>, durability: Durability) -> Result<Self, StoreError> {
         conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(backend)?;
+        let synchronous = match durability {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        };
+        conn.execute_batch(&format!("PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous};"))
+            .map_err(backend)?;
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = NORMAL;
-             CREATE TABLE IF NOT EXISTS items (
+            "CREATE TABLE IF NOT EXISTS items (
                  pk TEXT NOT NULL,
                  sk TEXT NOT NULL,
                  ipk TEXT,
@@ -341,5 +368,23 @@ impl Store for SqliteStore {
             Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::ManualClock;
+
+    #[test]
+    fn an_acknowledged_write_survives_a_power_loss_unless_told_otherwise() {
+        let dir = std::env::temp_dir().join(format!("roster-sync-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let clock = Arc::new(ManualClock::starting_at_secs(1_800_000_000));
+        let full = SqliteStore::open(&dir.join("a.db"), clock.clone()).unwrap();
+        assert_eq!(full.synchronous().unwrap(), 2, "FULL by default");
+        let normal = SqliteStore::open_with(&dir.join("b.db"), clock, Durability::Normal).unwrap();
+        assert_eq!(normal.synchronous().unwrap(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
