@@ -123,6 +123,14 @@ async fn sign_up_input_is_validated_naming_the_field(app: TestApp) {
             "nickname",
         ),
         (
+            json!({"nickname": "\u{200b}\u{200b}", "password": PASSWORD, "verification_token": token}),
+            "nickname",
+        ),
+        (
+            json!({"nickname": "moc.\u{202e}Tom", "password": PASSWORD, "verification_token": token}),
+            "nickname",
+        ),
+        (
             json!({"nickname": "Tom", "password": "pass word", "verification_token": token}),
             "password",
         ),

@@ -36,9 +36,24 @@ impl fmt::Display for UserId {
     }
 }
 
-/// SealTalk's nickname rule: 1 to 32 bytes once trimmed, no control characters.
+/// SealTalk's nickname rule (1 to 32 bytes once trimmed, no control characters), and
+/// nothing that hides or reorders text: UTS #39 classes bidi overrides, zero-width spaces
+/// and other default-ignorable code points as such, and a nickname of them alone would
+/// look empty. The joiner and variation selectors that emoji sequences need stay allowed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Nickname(String);
+
+/// Default-ignorable code points that visible emoji sequences are made with.
+const EMOJI_GLUE: [char; 3] = ['\u{200D}', '\u{FE0E}', '\u{FE0F}'];
+
+fn hides_text(c: char) -> bool {
+    use unicode_security::general_security_profile::IdentifierType;
+    use unicode_security::GeneralSecurityProfile;
+    matches!(
+        c.identifier_type(),
+        Some(IdentifierType::Default_Ignorable | IdentifierType::Not_Character | IdentifierType::Deprecated)
+    )
+}
 
 impl Nickname {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
@@ -48,6 +63,15 @@ impl Nickname {
         }
         if s.chars().any(char::is_control) {
             return Err(ValidationError::new("nickname", "must not hold control characters"));
+        }
+        if s.chars().any(|c| hides_text(c) && !EMOJI_GLUE.contains(&c)) {
+            return Err(ValidationError::new(
+                "nickname",
+                "must not hold invisible or text-reordering characters",
+            ));
+        }
+        if !s.chars().any(|c| !c.is_whitespace() && !hides_text(c)) {
+            return Err(ValidationError::new("nickname", "must hold a visible character"));
         }
         Ok(Nickname(s.to_string()))
     }
@@ -126,6 +150,17 @@ mod tests {
         // 11 Chinese characters are 33 bytes.
         assert!(Nickname::parse(&"汤".repeat(11)).is_err());
         assert!(Nickname::parse("   ").is_err());
+    }
+
+    #[test]
+    fn nicknames_cannot_hide_or_reorder_text() {
+        for bad in ["\u{200b}", "\u{200b}\u{200b}", "abc\u{202e}fed", "a\u{2066}b", "\u{feff}x", "x\u{00ad}y"] {
+            assert_eq!(Nickname::parse(bad).unwrap_err().field, "nickname", "{bad:?}");
+        }
+        // Emoji sequences keep their joiners and variation selectors; scripts are free.
+        for good in ["👨\u{200d}👩\u{200d}👧", "❤\u{fe0f}", "汤姆", "Zoë", "Tom 2"] {
+            assert!(Nickname::parse(good).is_ok(), "{good:?}");
+        }
     }
 
     #[test]
