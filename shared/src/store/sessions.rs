@@ -15,6 +15,8 @@ const DEVICE_TYPE: &str = "deviceType";
 const DEVICE_ID: &str = "deviceId";
 const CREATED_AT: &str = "createdAt";
 const LAST_USED_AT: &str = "lastUsedAt";
+const REFRESH_GEN: &str = "refreshGen";
+const ROTATED_AT: &str = "rotatedAt";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SessionKind {
@@ -50,6 +52,10 @@ pub struct StoredSession {
     /// OAuth sessions: the digest of the current refresh token and of replaced ones.
     pub refresh_hash: Option<String>,
     pub refresh_prev: Vec<String>,
+    /// How many times the refresh token rotated (0: the first, random one is current).
+    pub refresh_gen: i64,
+    /// When it last rotated (epoch milliseconds; 0: never).
+    pub rotated_at: i64,
     pub device_type: String,
     pub device_id: String,
     pub created_at: i64,
@@ -82,6 +88,9 @@ impl StoredSession {
                 .filter(|s| !s.is_empty())
                 .map(str::to_string)
                 .collect(),
+            // Only refresh-token families rotate; a cookie session has neither.
+            refresh_gen: if kind == SessionKind::OAuth { req_n(item, REFRESH_GEN)? } else { 0 },
+            rotated_at: if kind == SessionKind::OAuth { req_n(item, ROTATED_AT)? } else { 0 },
             device_type: req_s(item, DEVICE_TYPE)?.to_string(),
             device_id: req_s(item, DEVICE_ID)?.to_string(),
             created_at: req_n(item, CREATED_AT)?,
@@ -106,15 +115,19 @@ pub fn create(s: NewSession<'_>) -> TxOp {
         SessionKind::Cookie => SECRET_HASH,
         SessionKind::OAuth => REFRESH_HASH,
     };
+    let mut item = Item::new(key(s.user, s.id))
+        .with_s(KIND, s.kind.as_str())
+        .with_s(hash_attr, s.secret_hash)
+        .with_s(DEVICE_TYPE, &s.device.kind)
+        .with_s(DEVICE_ID, &s.device.id)
+        .with_n(CREATED_AT, s.now_ms)
+        .with_n(LAST_USED_AT, s.now_ms)
+        .expiring_at(s.expires_at);
+    if s.kind == SessionKind::OAuth {
+        item = item.with_n(REFRESH_GEN, 0).with_n(ROTATED_AT, 0);
+    }
     TxOp::Put {
-        item: Item::new(key(s.user, s.id))
-            .with_s(KIND, s.kind.as_str())
-            .with_s(hash_attr, s.secret_hash)
-            .with_s(DEVICE_TYPE, &s.device.kind)
-            .with_s(DEVICE_ID, &s.device.id)
-            .with_n(CREATED_AT, s.now_ms)
-            .with_n(LAST_USED_AT, s.now_ms)
-            .expiring_at(s.expires_at),
+        item,
         condition: Some(Condition::NotExists),
     }
 }
@@ -134,13 +147,22 @@ pub fn touch(now_ms: i64) -> Vec<Update> {
     vec![Update::set(LAST_USED_AT, Attr::N(now_ms))]
 }
 
-/// Rotates the refresh token from `presented` to `new`, remembering `remembered` as
-/// replaced ones; fails when another use rotated it first.
-pub fn rotate_refresh(presented: &str, new: String, remembered: String, now_ms: i64, expires_at: i64) -> (Vec<Update>, Condition) {
+/// Rotates the refresh token from `presented` to generation `gen` (digest `new`),
+/// remembering `remembered` as replaced ones; fails when another use rotated it first.
+pub fn rotate_refresh(
+    presented: &str,
+    new: String,
+    gen: i64,
+    remembered: String,
+    now_ms: i64,
+    expires_at: i64,
+) -> (Vec<Update>, Condition) {
     (
         vec![
             Update::set(REFRESH_HASH, Attr::S(new)),
             Update::set(REFRESH_PREV, Attr::S(remembered)),
+            Update::set(REFRESH_GEN, Attr::N(gen)),
+            Update::set(ROTATED_AT, Attr::N(now_ms)),
             Update::set(LAST_USED_AT, Attr::N(now_ms)),
             Update::SetExpiry(expires_at),
         ],
