@@ -42,6 +42,10 @@ pub enum Error {
     Contended,
     #[error("not logged in")]
     Unauthorized,
+    /// A bearer access token that is expired, forged or whose session was revoked: OAuth
+    /// clients refresh on this (RFC 6750 section 3.1), unlike SealTalk's 403.
+    #[error("the access token is invalid, expired or revoked")]
+    InvalidBearerToken,
     #[error("{0}")]
     NotFound(String),
     /// A stored item that does not decode: our bug, never the client's and never a default.

@@ -67,12 +67,18 @@ fn bearer(token: &Value) -> String {
     format!("Bearer {}", token["access_token"].as_str().unwrap())
 }
 
+/// Whether the credential still works: a refused cookie is SealTalk's 403, a refused
+/// bearer token RFC 6750's 401 asking the client to refresh.
 async fn works(app: &TestApp, header: (&str, &str)) -> bool {
     let res = get_token_with(app, header).await;
     match res.status {
         StatusCode::OK => true,
-        StatusCode::FORBIDDEN => false,
-        s => panic!("unexpected {s}: {}", res.body),
+        StatusCode::FORBIDDEN if header.0 == "cookie" => false,
+        StatusCode::UNAUTHORIZED if header.0 == "authorization" => {
+            assert_eq!(res.headers["www-authenticate"], "Bearer error=\"invalid_token\"");
+            false
+        }
+        s => panic!("unexpected {s} for {}: {}", header.0, res.body),
     }
 }
 
@@ -493,10 +499,10 @@ async fn forged_tampered_expired_and_none_tokens_are_refused_before_any_store_re
         format!("{good}x"),
     ] {
         let body = call(format!("Bearer {bad}")).await;
-        assert_eq!(body["code"], 403, "{bad}");
+        assert_eq!(body["code"], 401, "{bad}");
     }
     app.clock.advance_secs(900);
-    assert_eq!(call(format!("Bearer {good}")).await["code"], 403, "expired");
+    assert_eq!(call(format!("Bearer {good}")).await["code"], 401, "expired");
     assert_eq!(
         counting.calls(),
         baseline,
@@ -693,7 +699,26 @@ async fn without_credentials_authenticated_routes_are_403(app: TestApp) {
             (StatusCode::FORBIDDEN, 403),
             "{method} {path}"
         );
+        assert!(res.headers.get("www-authenticate").is_none(), "no credentials: SealTalk's 403");
     }
+}
+
+/// RFC 6749 section 3.2: a parameter may not be repeated ("the last one wins" would let
+/// a proxy and the server read different passwords).
+async fn a_repeated_oauth_parameter_is_an_invalid_request(app: TestApp) {
+    let user = registered(&app).await;
+    let body = format!(
+        "grant_type=password&username={}&password=Wr0ngPass&password={PASSWORD}",
+        user.e164.replace('+', "%2B")
+    );
+    let req = axum::http::Request::post("/oauth/token")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    let res = app.send(req, crate::support::DEFAULT_IP).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.body);
+    assert_eq!(res.body["error"], "invalid_request");
+    assert!(res.body["error_description"].as_str().unwrap().contains("password"));
 }
 
 // ----- password flows -----------------------------------------------------------------
@@ -952,6 +977,7 @@ on_every_store!(
     sessions_are_listed_and_revoked_one_others_or_all,
     another_users_session_cannot_be_revoked_or_used,
     without_credentials_authenticated_routes_are_403,
+    a_repeated_oauth_parameter_is_an_invalid_request,
     a_password_change_revokes_every_other_session_at_once,
     a_password_reset_revokes_every_session,
     a_login_raced_against_a_password_change_never_outlives_it,

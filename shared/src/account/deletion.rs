@@ -57,7 +57,7 @@ pub async fn delete_account(state: &AppState, cred: &Credential, code: &Presente
                 let [_, credential] = cred.read(state, keys.clone()).await?;
                 opened = store::credential::sessions_opened(&credential.ok_or(Error::Unauthorized)?)?;
             }
-            Err(TxError::Failed(_)) => return Err(Error::Unauthorized),
+            Err(TxError::Failed(_)) => return Err(cred.rejected()),
             Err(TxError::Store(e)) => return Err(e.into()),
         }
     }

@@ -104,6 +104,12 @@ async fn grant(
             "the body must be application/x-www-form-urlencoded",
         ));
     }
+    if let Some(field) = input.repeated() {
+        return Err(OAuthError::new(
+            "invalid_request",
+            format!("{field} is given more than once"),
+        ));
+    }
     Ok(match required(input, "grant_type")?.as_str() {
         "password" => {
             let phone = PhoneNumber::parse_e164("username", &required(input, "username")?)

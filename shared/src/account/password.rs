@@ -77,7 +77,7 @@ pub async fn change_password(
             .step(ChangeStep::Failures, attempt.succeeded());
         match tx.commit(state.store.as_ref()).await {
             Ok(()) => return Ok(()),
-            Err(TxError::Failed(ChangeStep::Session)) => return Err(Error::Unauthorized),
+            Err(TxError::Failed(ChangeStep::Session)) => return Err(cred.rejected()),
             // A login or another change committed since the read: which one decides.
             Err(
                 TxError::Failed(ChangeStep::Password | ChangeStep::OtherSessions | ChangeStep::Failures)

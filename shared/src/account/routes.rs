@@ -14,7 +14,7 @@ use super::{deletion, login, oauth, password, sessions as own_sessions, signup, 
 use crate::auth::sessions::{all_sessions, clear_cookie, set_cookie, SessionKind, SessionView};
 use crate::auth::Credential;
 use crate::domain::{Device, LoginId, Nickname, Password, UserId, ValidationError};
-use crate::http::{cacheable, ok, ok_with, ApiResult, ClientIp, Error, Input, Routes};
+use crate::http::{cacheable, ok, ok_with, ApiResult, ClientIp, Input, Routes};
 use crate::state::AppState;
 use crate::verification::{PresentedCode, VerificationToken};
 
@@ -122,7 +122,7 @@ async fn sessions(State(state): State<AppState>, cred: Credential) -> ApiResult 
     let sessions = all_sessions(&state, &cred.user).await?;
     let current = cred.session_key();
     if !cred.accepts(sessions.iter().find(|s| s.key == current)) {
-        return Err(Error::Unauthorized);
+        return Err(cred.rejected());
     }
     let views: Vec<SessionView> = sessions.iter().map(|s| SessionView::new(s, &cred.session)).collect();
     ok_with(views)
@@ -149,7 +149,7 @@ async fn change_password(
 
 /// `members` as a JSON array or a comma-separated string.
 fn members(input: &Input) -> Result<Vec<String>, ValidationError> {
-    let list: Vec<String> = match input.0.get("members") {
+    let list: Vec<String> = match input.get("members") {
         None | Some(Value::Null) => vec![],
         Some(Value::Array(a)) => a
             .iter()

@@ -59,7 +59,7 @@ pub async fn revoke(state: &AppState, cred: &Credential, scope: &Scope) -> Resul
             match tx.commit(state.store.as_ref()).await {
                 Ok(()) => Ok(()),
                 Err(TxError::Failed(Step::Target)) => Err(Error::NoSuchSession),
-                Err(TxError::Failed(Step::Caller | Step::Others)) => Err(Error::Unauthorized),
+                Err(TxError::Failed(Step::Caller | Step::Others)) => Err(cred.rejected()),
                 Err(TxError::Conflict) => Err(StoreError::Conflict.into()),
                 Err(TxError::Store(e)) => Err(e.into()),
             }
@@ -68,7 +68,7 @@ pub async fn revoke(state: &AppState, cred: &Credential, scope: &Scope) -> Resul
             let sessions = all_sessions(state, &cred.user).await?;
             let current = cred.session_key();
             if !cred.accepts(sessions.iter().find(|s| s.key == current)) {
-                return Err(Error::Unauthorized);
+                return Err(cred.rejected());
             }
             let caller = match scope {
                 Scope::All => crate::ports::TxOp::Delete {
@@ -84,7 +84,7 @@ pub async fn revoke(state: &AppState, cred: &Credential, scope: &Scope) -> Resul
             let tx = Tx::new().step(Step::Caller, caller).steps(Step::Others, others);
             match tx.commit(state.store.as_ref()).await {
                 Ok(()) => Ok(()),
-                Err(TxError::Failed(_)) => Err(Error::Unauthorized),
+                Err(TxError::Failed(_)) => Err(cred.rejected()),
                 Err(TxError::Conflict) => Err(StoreError::Conflict.into()),
                 Err(TxError::Store(e)) => Err(e.into()),
             }
@@ -95,7 +95,7 @@ pub async fn revoke(state: &AppState, cred: &Credential, scope: &Scope) -> Resul
 async fn revoke_current(state: &AppState, cred: &Credential) -> Result<(), Error> {
     match state.store.delete(&cred.session_key(), Some(cred.condition())).await {
         Ok(_) => Ok(()),
-        Err(StoreError::ConditionFailed) => Err(Error::Unauthorized),
+        Err(StoreError::ConditionFailed) => Err(cred.rejected()),
         Err(e) => Err(e.into()),
     }
 }

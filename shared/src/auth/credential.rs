@@ -76,7 +76,7 @@ impl Credential {
             None => None,
         };
         if !self.accepts(session.as_ref()) {
-            return Err(Error::Unauthorized);
+            return Err(self.rejected());
         }
         if let Some(session) = session {
             self.touch(state, &session).await;
@@ -84,6 +84,15 @@ impl Credential {
         let rest: Vec<Option<Item>> = items.collect();
         rest.try_into()
             .map_err(|_| Error::Internal("the store answered a batch get with the wrong number of items".into()))
+    }
+
+    /// The answer when this credential's session is gone or does not match: a bearer
+    /// token is told to refresh (401), a cookie gets SealTalk's 403.
+    pub fn rejected(&self) -> Error {
+        match self.proof {
+            Proof::Bearer => Error::InvalidBearerToken,
+            Proof::Cookie(_) => Error::Unauthorized,
+        }
     }
 
     /// The session check alone (routes that read nothing else).
@@ -136,8 +145,8 @@ impl FromRequestParts<AppState> for Credential {
             let claims = state
                 .tokens
                 .verify_access(token.trim(), state.clock.now_secs())
-                .map_err(|_| Error::Unauthorized)?;
-            let user = UserId::parse("sub", &claims.sub).map_err(|_| Error::Unauthorized)?;
+                .map_err(|_| Error::InvalidBearerToken)?;
+            let user = UserId::parse("sub", &claims.sub).map_err(|_| Error::InvalidBearerToken)?;
             return Ok(Credential {
                 user,
                 session: claims.sid,

@@ -76,6 +76,14 @@ impl IntoResponse for Error {
             Error::Unauthorized | Error::RefreshTokenRejected(_) | Error::RefreshTokenReused => {
                 json_response(StatusCode::FORBIDDEN, json!({ "code": 403, "message": message }))
             }
+            Error::InvalidBearerToken => {
+                let mut res = json_response(StatusCode::UNAUTHORIZED, json!({ "code": 401, "message": message }));
+                res.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static("Bearer error=\"invalid_token\""),
+                );
+                res
+            }
             Error::VerificationTokenGone | Error::NoSuchAccount | Error::NoSuchSession | Error::NotFound(_) => {
                 json_response(StatusCode::NOT_FOUND, json!({ "code": 404, "message": message }))
             }

@@ -13,11 +13,33 @@ use crate::domain::{PhoneNumber, ValidationError};
 const MAX_BODY: usize = 64 * 1024;
 
 #[derive(Debug, Default, Clone)]
-pub struct Input(pub Map<String, Value>);
+pub struct Input {
+    fields: Map<String, Value>,
+    /// Fields given more than once (the last one is kept in `fields`).
+    repeated: Vec<String>,
+}
 
 impl Input {
+    pub fn new(fields: Map<String, Value>) -> Self {
+        Input {
+            fields,
+            repeated: vec![],
+        }
+    }
+
+    /// The raw value of a field, for shapes beyond strings (lists).
+    pub fn get(&self, field: &str) -> Option<&Value> {
+        self.fields.get(field)
+    }
+
+    /// The first field the request gave more than once, if any (RFC 6749 §3.2 forbids
+    /// repeating a parameter; elsewhere the last one wins).
+    pub fn repeated(&self) -> Option<&str> {
+        self.repeated.first().map(String::as_str)
+    }
+
     pub fn opt_string(&self, field: &'static str) -> Result<Option<String>, ValidationError> {
-        match self.0.get(field) {
+        match self.fields.get(field) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
             Some(Value::Number(n)) if n.is_u64() || n.is_i64() => Ok(Some(n.to_string())),
@@ -44,11 +66,17 @@ impl<S: Send + Sync> FromRequest<S> for Input {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let mut map = Map::new();
+        let mut repeated = vec![];
+        let mut insert = |map: &mut Map<String, Value>, k: String, v: Value| {
+            if map.insert(k.clone(), v).is_some() && !repeated.contains(&k) {
+                repeated.push(k);
+            }
+        };
         if let Some(q) = req.uri().query() {
             let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q)
                 .map_err(|_| ValidationError::new("query", "is not a valid query string"))?;
             for (k, v) in pairs {
-                map.insert(k, Value::String(v));
+                insert(&mut map, k, Value::String(v));
             }
         }
         let content_type = req
@@ -64,22 +92,26 @@ impl<S: Send + Sync> FromRequest<S> for Input {
             return Err(ValidationError::new("body", "is too large").into());
         }
         if body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Input(map));
+            return Ok(Input { fields: map, repeated });
         }
         if content_type.starts_with("application/x-www-form-urlencoded") {
             let pairs: Vec<(String, String)> =
                 serde_urlencoded::from_bytes(&body).map_err(|_| ValidationError::new("body", "is not a valid form"))?;
             for (k, v) in pairs {
-                map.insert(k, Value::String(v));
+                insert(&mut map, k, Value::String(v));
             }
         } else {
             // JSON is the default dialect, whether or not the client said so.
             match serde_json::from_slice::<Value>(&body) {
-                Ok(Value::Object(obj)) => map.extend(obj),
+                Ok(Value::Object(obj)) => {
+                    for (k, v) in obj {
+                        insert(&mut map, k, v);
+                    }
+                }
                 Ok(_) => return Err(ValidationError::new("body", "must be a JSON object").into()),
                 Err(e) => return Err(ValidationError::new("body", format!("is not valid JSON ({e})")).into()),
             }
         }
-        Ok(Input(map))
+        Ok(Input { fields: map, repeated })
     }
 }
