@@ -37,6 +37,9 @@ pub enum Error {
     RefreshTokenRejected(&'static str),
     #[error("refresh token reuse: the session is revoked")]
     RefreshTokenReused,
+    /// More password hashes are waiting than the service runs at once; retry shortly.
+    #[error("the service is busy; retry in a moment")]
+    Overloaded,
     /// Concurrent writes to the same account kept winning; the client may retry.
     #[error("the account is busy with another change; retry")]
     Contended,

@@ -87,7 +87,7 @@ impl IntoResponse for Error {
             Error::VerificationTokenGone | Error::NoSuchAccount | Error::NoSuchSession | Error::NotFound(_) => {
                 json_response(StatusCode::NOT_FOUND, json!({ "code": 404, "message": message }))
             }
-            Error::Contended => {
+            Error::Contended | Error::Overloaded => {
                 let mut res = json_response(
                     StatusCode::SERVICE_UNAVAILABLE,
                     json!({ "code": 503, "message": message }),
