@@ -125,6 +125,8 @@ pub struct Config {
     pub production: bool,
     pub product_name: String,
     pub sms_regions: RegionAllowList,
+    /// Web origins (scheme://host[:port]) whose pages may call the API with credentials.
+    pub cors_origins: Vec<String>,
     /// What an acknowledged write to the embedded store survives.
     pub sqlite_durability: crate::adapters::sqlite_store::Durability,
     /// Base URL of the local server, for local upload URLs.
@@ -263,6 +265,7 @@ impl Config {
             production,
             product_name: get("ROSTER_PRODUCT_NAME").unwrap_or_else(|| "Roster".into()),
             sms_regions,
+            cors_origins: parse_origins(get("ROSTER_CORS_ORIGINS").as_deref().unwrap_or(""))?,
             sqlite_durability: match get("ROSTER_SQLITE_DURABILITY").as_deref().map(str::trim) {
                 None | Some("full") => crate::adapters::sqlite_store::Durability::Full,
                 Some("normal") => crate::adapters::sqlite_store::Durability::Normal,
@@ -286,6 +289,26 @@ fn parse_bool(get: &impl Fn(&str) -> Option<String>, var: &'static str) -> Resul
         Some("false" | "0") => Ok(Some(false)),
         Some(other) => Err(err(var, format!("must be true or false, not {other:?}"))),
     }
+}
+
+/// `https://web.example.com,http://localhost:3000`: exact origins, no wildcard (the API
+/// answers with credentials, which browsers refuse for `*`).
+fn parse_origins(raw: &str) -> Result<Vec<String>, ConfigError> {
+    const VAR: &str = "ROSTER_CORS_ORIGINS";
+    raw.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|o| {
+            let rest = o
+                .strip_prefix("https://")
+                .or_else(|| o.strip_prefix("http://"))
+                .ok_or_else(|| err(VAR, format!("{o:?} is not an origin such as https://web.example.com")))?;
+            if rest.is_empty() || rest.contains(['/', '*', ' ', '?', '#']) {
+                return Err(err(VAR, format!("{o:?} is not an origin such as https://web.example.com")));
+            }
+            Ok(o.to_ascii_lowercase())
+        })
+        .collect()
 }
 
 fn parse_num(get: &impl Fn(&str) -> Option<String>, var: &'static str, default: i64) -> Result<i64, ConfigError> {
@@ -460,6 +483,16 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(e.var, "ROSTER_SMS_GAP_SECS");
+    }
+
+    #[test]
+    fn cors_origins_are_exact_origins() {
+        let c = cfg(&[("ROSTER_CORS_ORIGINS", "https://web.example.com, http://localhost:3000")]).unwrap();
+        assert_eq!(c.cors_origins, vec!["https://web.example.com", "http://localhost:3000"]);
+        assert!(cfg(&[]).unwrap().cors_origins.is_empty());
+        for bad in ["*", "web.example.com", "https://web.example.com/app", "https://*.example.com"] {
+            assert_eq!(cfg(&[("ROSTER_CORS_ORIGINS", bad)]).unwrap_err().var, "ROSTER_CORS_ORIGINS", "{bad}");
+        }
     }
 
     #[test]

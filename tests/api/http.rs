@@ -79,7 +79,41 @@ async fn registering_signs_in_with_the_same_cookie_as_a_login(app: TestApp) {
     );
 }
 
+async fn a_configured_web_origin_can_call_with_credentials_and_others_cannot(app: TestApp) {
+    let app = TestApp::spawn_with(app.kind, |c| c.cors_origins = vec!["https://web.example.com".into()]).await;
+    let preflight = |origin: &str| {
+        axum::http::Request::builder()
+            .method(Method::OPTIONS)
+            .uri("/user/login")
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let res = app.send_raw(preflight("https://web.example.com")).await;
+    assert!(res.status().is_success(), "{}", res.status());
+    let h = res.headers();
+    assert_eq!(h["access-control-allow-origin"], "https://web.example.com");
+    assert_eq!(h["access-control-allow-credentials"], "true");
+    assert!(h["access-control-allow-methods"].to_str().unwrap().contains("POST"));
+    let res = app.send_raw(preflight("https://evil.example")).await;
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+    // The actual request carries the headers too.
+    let req = axum::http::Request::get("/user/regionlist")
+        .header("origin", "https://web.example.com")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let res = app.send_raw(req).await;
+    assert_eq!(res.headers()["access-control-allow-origin"], "https://web.example.com");
+    // Without configured origins, no CORS header is ever sent.
+    let plain = TestApp::spawn(app.kind).await;
+    let res = plain.send_raw(preflight("https://web.example.com")).await;
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+}
+
 on_every_store!(
+    a_configured_web_origin_can_call_with_credentials_and_others_cannot,
     personal_responses_are_no_store_and_static_data_is_cacheable,
     registering_signs_in_with_the_same_cookie_as_a_login,
     an_unknown_route_is_a_json_404,

@@ -273,6 +273,13 @@ impl TestApp {
         TestResponse { status, headers, body }
     }
 
+    /// The raw response (for answers that are not JSON, such as a CORS preflight).
+    pub async fn send_raw(&self, mut req: Request<Body>) -> axum::response::Response {
+        req.extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from((IpAddr::from(DEFAULT_IP), 40000))));
+        self.router.clone().oneshot(req).await.expect("router is infallible")
+    }
+
     /// A request with extra headers (cookies, bearer tokens, form bodies).
     pub async fn request_with(
         &self,

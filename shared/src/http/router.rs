@@ -22,19 +22,43 @@ async fn wrong_method(method: axum::http::Method) -> axum::response::Response {
     )
 }
 
+/// CORS for the configured web origins, with credentials (the session cookie); none
+/// when no origin is configured. Preflight requests are answered here, before routing.
+fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::{header, Method};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let origins: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_credentials(true)
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+            .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+            .expose_headers([header::RETRY_AFTER, header::HeaderName::from_static("x-request-id")])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
+}
+
 /// Wraps routes with what every response needs: JSON 404/405, request ids and logs.
 pub fn serve(routes: Routes, state: AppState) -> Router {
     let mut router = Router::new();
     for (path, method_router) in routes {
         router = router.route(path, method_router);
     }
-    router
+    let router = router
         .route_layer(axum::middleware::from_fn(observe::record_route))
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(axum::middleware::from_fn(no_store_unless_cacheable))
-        .layer(axum::middleware::from_fn(observe::request_context))
-        .with_state(state)
+        .layer(axum::middleware::from_fn(observe::request_context));
+    let router = match cors(&state.config.cors_origins) {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    router.with_state(state)
 }
 
 /// `Cache-Control` for a response anyone may cache for `max_age_secs` (static data).
