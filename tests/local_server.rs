@@ -18,10 +18,15 @@ impl Drop for Server {
 }
 
 fn start(data_dir: &std::path::Path, port: u16) -> Result<Server, String> {
+    start_with(data_dir, port, &[])
+}
+
+fn start_with(data_dir: &std::path::Path, port: u16, env: &[(&str, &str)]) -> Result<Server, String> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_roster-local"))
         .env("ROSTER_DATA_DIR", data_dir)
         .env("ROSTER_PORT", port.to_string())
         .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -107,4 +112,84 @@ fn a_bad_setting_stops_start_up_naming_it() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("ROSTER_STORE"), "{err}");
+}
+
+fn address(server: &Server) -> String {
+    server.url.trim_start_matches("http://").to_string()
+}
+
+/// Reads until the server closes the connection; what it sent, and whether it closed
+/// within `limit`.
+fn read_to_close(stream: &mut std::net::TcpStream, limit: std::time::Duration) -> (String, bool) {
+    use std::io::Read;
+    stream.set_read_timeout(Some(limit)).unwrap();
+    let mut got = vec![];
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return (String::from_utf8_lossy(&got).into_owned(), true),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return (String::from_utf8_lossy(&got).into_owned(), true)
+            }
+            Err(_) => return (String::from_utf8_lossy(&got).into_owned(), false),
+        }
+    }
+}
+
+#[test]
+fn a_client_that_never_finishes_its_headers_is_disconnected() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_with(dir.path(), 0, &[("ROSTER_HEADER_TIMEOUT_SECS", "1")]).expect("server starts");
+    let mut slow = std::net::TcpStream::connect(address(&server)).unwrap();
+    slow.write_all(b"GET /user/regionlist HTTP/1.1\r\nHost: 127.0.0.1\r\n").unwrap();
+    let (_, closed) = read_to_close(&mut slow, std::time::Duration::from_secs(15));
+    assert!(closed, "the connection stayed open");
+}
+
+#[test]
+fn a_body_that_never_arrives_is_answered_with_json_in_time() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_with(dir.path(), 0, &[("ROSTER_REQUEST_TIMEOUT_SECS", "1")]).expect("server starts");
+    let mut slow = std::net::TcpStream::connect(address(&server)).unwrap();
+    slow.write_all(
+        b"POST /user/send_code HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\nConnection: close\r\n\r\n{\"region\":",
+    )
+    .unwrap();
+    let (answer, closed) = read_to_close(&mut slow, std::time::Duration::from_secs(15));
+    assert!(closed, "no answer: {answer}");
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or("");
+    let json: Value = serde_json::from_str(body).unwrap_or_else(|_| panic!("not JSON: {answer}"));
+    assert_eq!(json["code"], 503);
+}
+
+#[test]
+fn sigterm_lets_a_request_in_flight_finish_then_the_server_exits() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start(dir.path(), 0).expect("server starts");
+    let mut client = std::net::TcpStream::connect(address(&server)).unwrap();
+    let body = br#"{"region": 1, "phone": "2015550143"}"#;
+    let head = format!(
+        "POST /user/check_phone_available HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    // The request is in flight (headers and half the body sent) when SIGTERM arrives.
+    client.write_all(head.as_bytes()).unwrap();
+    client.write_all(&body[..10]).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    client.write_all(&body[10..]).unwrap();
+    let (answer, _) = read_to_close(&mut client, std::time::Duration::from_secs(15));
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains(r#""result":true"#), "{answer}");
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    // A new connection is refused: the server is gone.
+    assert!(std::net::TcpStream::connect(address(&server)).is_err());
 }

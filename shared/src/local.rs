@@ -1,7 +1,7 @@
 //! Local mode: every group on one port, plus routes that exist only here — the outbox
 //! of messages that were "sent", and the target of local presigned uploads.
 
-use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -125,8 +125,65 @@ pub enum ServeError {
     Serve(std::io::Error),
 }
 
-/// Serves on 127.0.0.1 until Ctrl-C.
-pub async fn serve_local(state: AppState, port: u16) -> Result<(), ServeError> {
+/// The local server's patience with slow clients.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    /// How long a client may take to send a request's headers before the connection
+    /// closes (slow-header clients would otherwise hold connections open for ever).
+    pub header_read: Duration,
+    /// How long one request may take, its body included, before it is answered 503.
+    pub request: Duration,
+    /// How long in-flight requests may finish after SIGTERM or Ctrl-C.
+    pub drain: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            header_read: Duration::from_secs(10),
+            request: Duration::from_secs(30),
+            drain: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Answers a request that runs past its time (a body that never arrives, say) with a
+/// JSON 503 instead of holding the connection.
+async fn request_timeout(limit: Duration, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => json_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({ "code": 503, "message": "the request took too long (its body did not arrive?)" }),
+        ),
+    }
+}
+
+/// SIGTERM (how process managers stop a server) or Ctrl-C.
+async fn stop_requested() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Serves on 127.0.0.1 until SIGTERM or Ctrl-C, then lets in-flight requests finish.
+pub async fn serve_local(state: AppState, port: u16, timeouts: Timeouts) -> Result<(), ServeError> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+    use tower::ServiceExt;
+
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.map_err(|e| {
         if e.kind() == std::io::ErrorKind::AddrInUse {
             ServeError::PortInUse(port)
@@ -136,11 +193,43 @@ pub async fn serve_local(state: AppState, port: u16) -> Result<(), ServeError> {
     })?;
     let addr = listener.local_addr().map_err(ServeError::Serve)?;
     println!("Roster is listening on http://{addr}");
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .map_err(ServeError::Serve)
+    let app = router(state).layer(axum::middleware::from_fn(move |req, next| {
+        request_timeout(timeouts.request, req, next)
+    }));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut stop = std::pin::pin!(stop_requested());
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                // A connection that failed before it was accepted (reset, out of files).
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    continue;
+                }
+            },
+            _ = &mut stop => break,
+        };
+        let app = app.clone();
+        let service = tower::service_fn(move |mut req: axum::http::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            app.clone().oneshot(req.map(axum::body::Body::new))
+        });
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(timeouts.header_read)
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended");
+            }
+        });
+    }
+    println!("Roster is stopping: finishing requests in flight");
+    drop(listener);
+    if tokio::time::timeout(timeouts.drain, graceful.shutdown()).await.is_err() {
+        tracing::warn!("requests still in flight after the drain timeout were cut");
+    }
+    Ok(())
 }
