@@ -112,7 +112,27 @@ async fn a_configured_web_origin_can_call_with_credentials_and_others_cannot(app
     assert!(res.headers().get("access-control-allow-origin").is_none());
 }
 
+/// Rejections written by the framework (body too large, a path that is not UTF-8) come
+/// back as JSON in the envelope like every other error.
+async fn framework_rejections_are_json_too(app: TestApp) {
+    let big = axum::http::Request::put("/_local/uploads/avatars/x/y.png?expires=1&contentType=image%2Fpng&signature=00")
+        .header("content-type", "image/png")
+        .body(axum::body::Body::from(vec![0u8; 3 * 1024 * 1024]))
+        .unwrap();
+    let res = app.send(big, DEFAULT_IP).await;
+    assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", res.body);
+    assert_eq!(res.code(), 413);
+    let bad_path = axum::http::Request::get("/_local/uploads/%FF%FE")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let res = app.send(bad_path, DEFAULT_IP).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.body);
+    assert_eq!(res.code(), 400);
+    assert!(res.body["message"].as_str().is_some_and(|m| !m.is_empty()));
+}
+
 on_every_store!(
+    framework_rejections_are_json_too,
     a_configured_web_origin_can_call_with_credentials_and_others_cannot,
     personal_responses_are_no_store_and_static_data_is_cacheable,
     registering_signs_in_with_the_same_cookie_as_a_login,

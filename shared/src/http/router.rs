@@ -53,6 +53,7 @@ pub fn serve(routes: Routes, state: AppState) -> Router {
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(axum::middleware::from_fn(no_store_unless_cacheable))
+        .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn(observe::request_context));
     let router = match cors(&state.config.cors_origins) {
         Some(cors) => router.layer(cors),
@@ -77,4 +78,38 @@ async fn no_store_unless_cacheable(req: axum::extract::Request, next: axum::midd
         res.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     res
+}
+
+/// Every error the application answers is JSON in the envelope, including the plain-text
+/// rejections of axum's extractors (a body over the size limit, a path that is not
+/// UTF-8): their status is kept, their text becomes the message.
+async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+    let res = next.run(req).await;
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if status.as_u16() < 400 || is_json {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    // Rejection texts are short; anything longer is cut rather than buffered.
+    let text = match axum::body::to_bytes(body, 4096).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_string(),
+        Err(_) => String::new(),
+    };
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_lowercase()
+    } else {
+        text
+    };
+    let json = super::error::json_response(status, serde_json::json!({ "code": status.as_u16(), "message": message }));
+    parts.headers.remove(CONTENT_LENGTH);
+    parts.headers.remove(CONTENT_TYPE);
+    let (json_parts, json_body) = json.into_parts();
+    parts.headers.extend(json_parts.headers);
+    axum::response::Response::from_parts(parts, json_body)
 }
