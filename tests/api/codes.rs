@@ -339,15 +339,15 @@ async fn solved_captcha(app: &TestApp) -> (String, String) {
 async fn a_captcha_is_an_image_and_gets_exactly_one_guess(app: TestApp) {
     let res = app.post("/user/get_sms_img_code", json!({})).await;
     let url = res.body["result"]["url"].as_str().unwrap();
-    let svg = base64::engine::general_purpose::STANDARD
+    let image = base64::engine::general_purpose::STANDARD
         .decode(
-            url.strip_prefix("data:image/svg+xml;base64,")
+            url.strip_prefix("data:image/png;base64,")
                 .expect("an <img>-ready data URL"),
         )
         .unwrap();
-    assert!(String::from_utf8(svg)
-        .unwrap()
-        .starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+    // A raster image: nothing in the bytes but a compressed bitmap.
+    assert!(image.starts_with(b"\x89PNG\r\n\x1a\n"));
+    assert!(!image.windows(4).any(|w| w == b"<svg" || w == b"poly"));
 
     let (id, answer) = solved_captcha(&app).await;
     let (national, _) = new_phone();

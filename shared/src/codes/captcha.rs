@@ -4,7 +4,7 @@
 use base64::Engine;
 use serde::Serialize;
 
-use super::captcha_image::{render_svg, CAPTCHA_ALPHABET};
+use super::captcha_image::{render_png, CAPTCHA_ALPHABET};
 use crate::crypto::digest;
 use crate::error::Error;
 use crate::ports::{Condition, StoreError};
@@ -31,7 +31,7 @@ pub async fn issue(state: &AppState) -> Result<Captcha, Error> {
         .map(|_| char::from(CAPTCHA_ALPHABET[random.below(CAPTCHA_ALPHABET.len() as u32) as usize]))
         .collect();
     let verify_id = random.token(18);
-    let svg = render_svg(&answer, &mut |n| random.below(n.max(1)));
+    let image = render_png(&answer, &mut |n| random.below(n.max(1))).map_err(Error::Internal)?;
     let now = state.clock.now_secs();
     state
         .store
@@ -45,8 +45,8 @@ pub async fn issue(state: &AppState) -> Result<Captcha, Error> {
         )
         .await?;
     let url = format!(
-        "data:image/svg+xml;base64,{}",
-        base64::engine::general_purpose::STANDARD.encode(svg)
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(image)
     );
     Ok(Captcha { url, verify_id })
 }

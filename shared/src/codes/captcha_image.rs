@@ -1,7 +1,9 @@
-//! SVG captcha rendering with a hand-made stroke font.
+//! The captcha image: a PNG raster drawn from a hand-made stroke font.
 //!
-//! Glyphs are emitted as distorted polylines rather than `<text>`, so the answer never
-//! appears in the markup and a bot has to rasterise and recognise the image like a human.
+//! The answer never appears in the response as structure: glyphs are rasterised through
+//! a random wave distortion, with pixel-level colour jitter, and crossed by noise curves
+//! in the same inks, so the bytes are a compressed bitmap with nothing per glyph in them
+//! (the SVG this replaces had one polyline per glyph stroke, which a parser could read).
 
 /// Omits 0/O and 1/I, which distortion makes indistinguishable even for humans.
 pub const CAPTCHA_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
@@ -13,13 +15,24 @@ const SLOT: f64 = 24.0;
 /// Pixels per font-grid unit before random scaling (grid is 4 wide, 6 high).
 const UNIT: f64 = 5.4;
 
-// Hex colours deliberately mix in letters/0/1 so no run of alphabet digits appears in
-// the markup that could coincide with a numeric answer.
-const INK: &[&str] = &[
-    "#1b2a6e", "#6b1a1a", "#0f5a3c", "#4a1d6b", "#1e1e1e", "#0b4f7a", "#7a3b0b",
+type Rgb = [u8; 3];
+
+const INK: &[Rgb] = &[
+    [0x1b, 0x2a, 0x6e],
+    [0x6b, 0x1a, 0x1a],
+    [0x0f, 0x5a, 0x3c],
+    [0x4a, 0x1d, 0x6b],
+    [0x1e, 0x1e, 0x1e],
+    [0x0b, 0x4f, 0x7a],
+    [0x7a, 0x3b, 0x0b],
 ];
-const NOISE: &[&str] = &["#a0b0c8", "#c0a0a8", "#a8c0a0", "#b8a8c8", "#c8b8a0", "#90b8c0"];
-const PAPER: &[&str] = &["#f7f3ea", "#eef4f7", "#f4eef7", "#f0f7ee", "#fbf6e0"];
+const PAPER: &[Rgb] = &[
+    [0xf7, 0xf3, 0xea],
+    [0xee, 0xf4, 0xf7],
+    [0xf4, 0xee, 0xf7],
+    [0xf0, 0xf7, 0xee],
+    [0xfb, 0xf6, 0xe0],
+];
 
 type Stroke = &'static [(f64, f64)];
 
@@ -192,75 +205,170 @@ impl Rng<'_> {
     fn range(&mut self, lo: f64, hi: f64) -> f64 {
         lo + (hi - lo) * f64::from(self.below(1001)) / 1000.0
     }
-    fn pick(&mut self, items: &[&'static str]) -> &'static str {
+    fn pick(&mut self, items: &[Rgb]) -> Rgb {
         let len = u32::try_from(items.len()).unwrap_or(u32::MAX);
-        items.get(self.below(len) as usize).copied().unwrap_or("#000000")
+        items.get(self.below(len) as usize).copied().unwrap_or([0, 0, 0])
+    }
+    /// A colour near `c`: ink varies pixel by pixel, so no glyph has one colour.
+    fn jitter(&mut self, c: Rgb, by: u32) -> Rgb {
+        let mut out = c;
+        for v in out.iter_mut() {
+            let d = i32::try_from(self.below(2 * by + 1)).unwrap_or(0) - i32::try_from(by).unwrap_or(0);
+            *v = u8::try_from((i32::from(*v) + d).clamp(0, 255)).unwrap_or(*v);
+        }
+        out
     }
 }
 
-/// Renders `text` (characters from `CAPTCHA_ALPHABET`) as an SVG captcha, 160x60 px.
-/// `rand(n)` returns a uniformly random integer in 0..n (n >= 1); the caller passes a CSPRNG-backed closure.
-pub fn render_svg(text: &str, rand: &mut dyn FnMut(u32) -> u32) -> String {
+/// The canvas: RGB pixels, row by row.
+struct Canvas {
+    px: Vec<Rgb>,
+}
+
+impl Canvas {
+    const W: usize = WIDTH as usize;
+    const H: usize = HEIGHT as usize;
+
+    fn set(&mut self, x: f64, y: f64, c: Rgb) {
+        if x < 0.0 || y < 0.0 {
+            return;
+        }
+        let (x, y) = (x as usize, y as usize);
+        if x < Self::W && y < Self::H {
+            self.px[y * Self::W + x] = c;
+        }
+    }
+
+    /// A round pen of radius `r` at (x, y).
+    fn dab(&mut self, x: f64, y: f64, r: f64, c: Rgb) {
+        let reach = r.ceil() as i32;
+        for dy in -reach..=reach {
+            for dx in -reach..=reach {
+                let (fx, fy) = (f64::from(dx), f64::from(dy));
+                if fx * fx + fy * fy <= r * r {
+                    self.set(x + fx, y + fy, c);
+                }
+            }
+        }
+    }
+}
+
+/// The random wave every point of the image goes through.
+struct Wave {
+    ax: f64,
+    ay: f64,
+    fx: f64,
+    fy: f64,
+    px: f64,
+    py: f64,
+}
+
+impl Wave {
+    fn new(rng: &mut Rng<'_>) -> Self {
+        Wave {
+            ax: rng.range(1.5, 3.0),
+            ay: rng.range(2.0, 3.5),
+            fx: rng.range(0.08, 0.16),
+            fy: rng.range(0.05, 0.11),
+            px: rng.range(0.0, 6.28),
+            py: rng.range(0.0, 6.28),
+        }
+    }
+    fn apply(&self, x: f64, y: f64) -> (f64, f64) {
+        (
+            x + self.ax * (y * self.fx + self.px).sin(),
+            y + self.ay * (x * self.fy + self.py).sin(),
+        )
+    }
+}
+
+/// Draws the segment a→b through the wave, a dab every half pixel.
+fn line(canvas: &mut Canvas, rng: &mut Rng<'_>, wave: &Wave, a: (f64, f64), b: (f64, f64), r: f64, ink: Rgb) {
+    let len = ((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt();
+    let steps = (len * 2.0).ceil().max(1.0) as u32;
+    for i in 0..=steps {
+        let t = f64::from(i) / f64::from(steps);
+        let (x, y) = wave.apply(a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t);
+        let c = rng.jitter(ink, 28);
+        canvas.dab(x, y, r, c);
+    }
+}
+
+/// Renders `text` (characters from `CAPTCHA_ALPHABET`) as a 160x60 PNG. `rand(n)` returns
+/// a uniformly random integer in 0..n (n >= 1); the caller passes a CSPRNG-backed closure.
+pub fn render_png(text: &str, rand: &mut dyn FnMut(u32) -> u32) -> Result<Vec<u8>, String> {
     let mut rng = Rng(rand);
     let glyphs: Vec<&[Stroke]> = text.bytes().filter_map(glyph).collect();
-    let mut elems: Vec<String> = Vec::new();
-    let mut ink = rng.below(INK.len() as u32) as usize;
+    let paper = rng.pick(PAPER);
+    let mut canvas = Canvas {
+        px: vec![paper; Canvas::W * Canvas::H],
+    };
+    for i in 0..canvas.px.len() {
+        canvas.px[i] = rng.jitter(paper, 10);
+    }
+    let wave = Wave::new(&mut rng);
 
     // Longer-than-designed text shrinks instead of overflowing the fixed canvas.
     let n = glyphs.len().max(1) as f64;
     let pitch = SLOT.min((WIDTH - 16.0) / n);
     let shrink = pitch / SLOT;
     let start = (WIDTH - pitch * glyphs.len() as f64) / 2.0 + pitch / 2.0;
-
+    let mut ink = rng.below(INK.len() as u32) as usize;
     for (i, strokes) in glyphs.iter().enumerate() {
         let cx = start + pitch * i as f64 + rng.range(-2.0, 2.0);
-        let cy = HEIGHT / 2.0 + rng.range(-6.0, 6.0);
-        let (sin, cos) = rng.range(-15.0, 15.0).to_radians().sin_cos();
-        // Narrower than tall so rotated neighbours touch at most, rather than merging.
+        let cy = HEIGHT / 2.0 + rng.range(-5.0, 5.0);
+        let (sin, cos) = rng.range(-18.0, 18.0).to_radians().sin_cos();
         let sx = UNIT * shrink * rng.range(0.8, 0.98);
-        let sy = UNIT * shrink * rng.range(0.92, 1.1);
-        // Neighbours never share a colour, otherwise an overlap reads as one shape.
+        let sy = UNIT * shrink * rng.range(0.92, 1.05);
         ink = (ink + 1 + rng.below(INK.len() as u32 - 1) as usize) % INK.len();
+        let pen = rng.range(1.1, 1.6);
+        let place = |(gx, gy): (f64, f64)| {
+            let (x, y) = ((gx - 2.0) * sx, (gy - 3.0) * sy);
+            (cx + x * cos - y * sin, cy + x * sin + y * cos)
+        };
         for stroke in *strokes {
-            let pts: Vec<String> = stroke
-                .iter()
-                .map(|&(gx, gy)| {
-                    let (x, y) = ((gx - 2.0) * sx, (gy - 3.0) * sy);
-                    format!("{:.1},{:.1}", cx + x * cos - y * sin, cy + x * sin + y * cos)
-                })
-                .collect();
-            elems.push(format!(
-                r#"<polyline points="{}" fill="none" stroke="{}" stroke-width="2.5" stroke-linecap="round" stroke-linejoin="round"/>"#,
-                pts.join(" "),
-                INK[ink]
-            ));
+            for w in stroke.windows(2) {
+                line(&mut canvas, &mut rng, &wave, place(w[0]), place(w[1]), pen, INK[ink]);
+            }
         }
     }
 
-    // Curves span the full width so they cross glyphs and hinder naive segmentation.
-    for _ in 0..4 + rng.below(3) {
-        let (y0, y1) = (rng.range(5.0, 55.0), rng.range(5.0, 55.0));
-        let (qx, qy) = (rng.range(30.0, 130.0), rng.range(-20.0, 80.0));
-        elems.push(format!(
-            r#"<path d="M {:.1} {y0:.1} Q {qx:.1} {qy:.1} {:.1} {y1:.1}" fill="none" stroke="{}" stroke-width="{:.1}" stroke-linecap="round"/>"#,
-            rng.range(0.0, 15.0),
-            rng.range(145.0, 160.0),
-            rng.pick(NOISE),
-            rng.range(1.0, 1.6),
-        ));
+    // Curves in the same inks span the width, crossing the glyphs, so neither colour nor
+    // connectivity separates text from noise.
+    for _ in 0..3 + rng.below(2) {
+        let (x0, y0) = (rng.range(0.0, 15.0), rng.range(8.0, 52.0));
+        let (x1, y1) = (rng.range(145.0, 160.0), rng.range(8.0, 52.0));
+        let (qx, qy) = (rng.range(30.0, 130.0), rng.range(-10.0, 70.0));
+        let (pen, color) = (rng.range(0.5, 0.8), rng.pick(INK));
+        let mut prev = (x0, y0);
+        for k in 1..=40 {
+            let t = f64::from(k) / 40.0;
+            let u = 1.0 - t;
+            let p = (
+                u * u * x0 + 2.0 * u * t * qx + t * t * x1,
+                u * u * y0 + 2.0 * u * t * qy + t * t * y1,
+            );
+            line(&mut canvas, &mut rng, &wave, prev, p, pen, color);
+            prev = p;
+        }
+    }
+    // Speckles, dark and light.
+    for _ in 0..260 {
+        let (x, y) = (rng.range(0.0, WIDTH - 1.0), rng.range(0.0, HEIGHT - 1.0));
+        let c = if rng.below(2) == 0 { rng.pick(INK) } else { paper };
+        canvas.set(x, y, rng.jitter(c, 30));
     }
 
-    // Shuffled so document order does not give away the reading order of the glyphs.
-    for i in (1..elems.len()).rev() {
-        let j = rng.below(u32::try_from(i + 1).unwrap_or(u32::MAX)) as usize;
-        elems.swap(i, j.min(i));
+    let mut png = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut png, WIDTH as u32, HEIGHT as u32);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
+        let bytes: Vec<u8> = canvas.px.iter().flatten().copied().collect();
+        writer.write_image_data(&bytes).map_err(|e| e.to_string())?;
     }
-
-    format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="160" height="60" viewBox="0 0 160 60"><rect width="160" height="60" fill="{}"/>{}</svg>"#,
-        rng.pick(PAPER),
-        elems.concat()
-    )
+    Ok(png)
 }
 
 #[cfg(test)]
@@ -276,23 +384,38 @@ mod tests {
         }
     }
 
+    /// Decodes a PNG into its size and RGB pixels.
+    fn decode(png_bytes: &[u8]) -> (u32, u32, Vec<u8>) {
+        let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+        let mut reader = decoder.read_info().expect("a PNG");
+        let mut buf = vec![0; reader.output_buffer_size().expect("size")];
+        let info = reader.next_frame(&mut buf).expect("a frame");
+        buf.truncate(info.buffer_size());
+        (info.width, info.height, buf)
+    }
+
+    /// How many pixels are far darker than the paper (ink).
+    fn inked(pixels: &[u8], x_range: std::ops::Range<usize>) -> usize {
+        pixels
+            .chunks(3)
+            .enumerate()
+            .filter(|(i, p)| x_range.contains(&(i % 160)) && p.iter().map(|&v| u32::from(v)).sum::<u32>() < 400)
+            .count()
+    }
+
     #[test]
-    fn well_formed_and_hides_answer() {
-        let mut r = lcg(7);
-        for k in 0..300u64 {
-            let ans: String = (0..5 + (k % 2))
-                .map(|_| CAPTCHA_ALPHABET[r(32) as usize] as char)
-                .collect();
-            let svg = render_svg(&ans, &mut lcg(k));
-            assert!(svg.starts_with(
-                r#"<svg xmlns="http://www.w3.org/2000/svg" width="160" height="60" viewBox="0 0 160 60">"#
-            ));
-            assert!(svg.ends_with("</svg>"));
-            assert!(!svg.contains("<text") && !svg.contains("<title") && !svg.contains("<!--"));
-            assert!(!svg.contains(&ans), "answer {ans} leaked");
-            assert!(svg.matches("<polyline").count() >= ans.len());
-            let noise = svg.matches("<path").count();
-            assert!((4..=6).contains(&noise));
+    fn a_captcha_is_a_160_by_60_png_with_ink_in_every_glyph_slot() {
+        for k in 0..50u64 {
+            let png_bytes = render_png("K7P2X", &mut lcg(k)).unwrap();
+            assert!(png_bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
+            assert!(!png_bytes.windows(5).any(|w| w == b"K7P2X"), "answer leaked");
+            let (w, h, pixels) = decode(&png_bytes);
+            assert_eq!((w, h), (160, 60));
+            // Five glyphs centred at pitch 24 from x = 20: each slot holds ink.
+            for slot in 0..5 {
+                let x0 = 20 + 24 * slot;
+                assert!(inked(&pixels, x0..x0 + 24) > 40, "slot {slot} of seed {k} is empty");
+            }
         }
     }
 
@@ -300,28 +423,19 @@ mod tests {
     fn six_glyphs_stay_on_canvas() {
         let mut extremes: Vec<Box<dyn FnMut(u32) -> u32>> =
             vec![Box::new(|_| 0), Box::new(|n| n - 1), Box::new(|n| n / 2)];
-        extremes.extend((0..200).map(|k| Box::new(lcg(k)) as Box<dyn FnMut(u32) -> u32>));
+        extremes.extend((0..50).map(|k| Box::new(lcg(k)) as Box<dyn FnMut(u32) -> u32>));
         for r in extremes.iter_mut() {
             for text in ["WMWMWM", "Q8B5G2", "AKXY74"] {
-                let svg = render_svg(text, r.as_mut());
-                for poly in svg.split(r#"<polyline points=""#).skip(1) {
-                    let pts = poly.split('"').next().unwrap_or_default();
-                    for xy in pts.split(' ') {
-                        let (x, y) = xy.split_once(',').unwrap_or(("x", "x"));
-                        let (x, y): (f64, f64) = (x.parse().unwrap(), y.parse().unwrap());
-                        assert!(
-                            (1.0..=159.0).contains(&x) && (1.0..=59.0).contains(&y),
-                            "{text}: {x},{y}"
-                        );
-                    }
-                }
+                let (_, _, pixels) = decode(&render_png(text, r.as_mut()).unwrap());
+                // Nothing but speckles and noise curves at the outer two columns.
+                assert!(inked(&pixels, 0..2) < 40 && inked(&pixels, 158..160) < 40, "{text}");
             }
         }
     }
 
     #[test]
     fn randomness_changes_output() {
-        assert_ne!(render_svg("K7P2X", &mut lcg(1)), render_svg("K7P2X", &mut lcg(2)));
+        assert_ne!(render_png("K7P2X", &mut lcg(1)), render_png("K7P2X", &mut lcg(2)));
     }
 
     #[test]
@@ -341,11 +455,11 @@ mod tests {
 
     #[test]
     fn tolerates_bad_input_and_bad_rng() {
-        let svg = render_svg("a1O0 é<>&\"", &mut lcg(3));
-        assert_eq!(svg.matches("<polyline").count(), 0);
+        // No glyph at all: paper, speckles and curves only.
+        assert!(render_png("a1O0 é<>&\"", &mut lcg(3)).is_ok());
         // Out-of-range values must be clamped, not index past the palettes.
-        let svg = render_svg("ABCDEFGHJKLMNPQRSTUVWXYZ23456789", &mut |_| u32::MAX);
-        assert!(svg.ends_with("</svg>") && !svg.contains("NaN"));
-        assert!(render_svg("", &mut |_| 0).ends_with("</svg>"));
+        let png_bytes = render_png("ABCDEFGHJKLMNPQRSTUVWXYZ23456789", &mut |_| u32::MAX).unwrap();
+        assert_eq!(decode(&png_bytes).0, 160);
+        assert!(render_png("", &mut |_| 0).is_ok());
     }
 }
