@@ -41,6 +41,16 @@ pub enum UploadSetting {
     S3 { bucket: String },
 }
 
+/// Who checks the captcha `send_code` asks for past the per-network threshold.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CaptchaSetting {
+    /// The built-in image from `/user/get_sms_img_code` only.
+    Builtin,
+    /// A hosted challenge (Turnstile or hCaptcha) too: the client sends the widget's
+    /// token as `captchaToken`, verified at `verify_url`.
+    Hosted { verify_url: String, secret: String },
+}
+
 /// Which country calling codes may receive SMS.
 #[derive(Clone, Debug, PartialEq)]
 pub enum RegionAllowList {
@@ -125,6 +135,7 @@ pub struct Config {
     pub production: bool,
     pub product_name: String,
     pub sms_regions: RegionAllowList,
+    pub captcha: CaptchaSetting,
     /// Web origins (scheme://host[:port]) whose pages may call the API with credentials.
     pub cors_origins: Vec<String>,
     /// What an acknowledged write to the embedded store survives.
@@ -265,6 +276,7 @@ impl Config {
             production,
             product_name: get("ROSTER_PRODUCT_NAME").unwrap_or_else(|| "Roster".into()),
             sms_regions,
+            captcha: parse_captcha(&get, production)?,
             cors_origins: parse_origins(get("ROSTER_CORS_ORIGINS").as_deref().unwrap_or(""))?,
             sqlite_durability: match get("ROSTER_SQLITE_DURABILITY").as_deref().map(str::trim) {
                 None | Some("full") => crate::adapters::sqlite_store::Durability::Full,
@@ -289,6 +301,34 @@ fn parse_bool(get: &impl Fn(&str) -> Option<String>, var: &'static str) -> Resul
         Some("false" | "0") => Ok(Some(false)),
         Some(other) => Err(err(var, format!("must be true or false, not {other:?}"))),
     }
+}
+
+/// `ROSTER_CAPTCHA` = `builtin` (default), `turnstile` or `hcaptcha`; a hosted one needs
+/// `ROSTER_CAPTCHA_SECRET`, and `ROSTER_CAPTCHA_VERIFY_URL` may point elsewhere (a local
+/// stand-in; HTTPS only in production).
+fn parse_captcha(get: &impl Fn(&str) -> Option<String>, production: bool) -> Result<CaptchaSetting, ConfigError> {
+    let default_url = match get("ROSTER_CAPTCHA").as_deref().map(str::trim) {
+        None | Some("" | "builtin") => return Ok(CaptchaSetting::Builtin),
+        Some("turnstile") => "https://challenges.cloudflare.com/turnstile/v0/siteverify",
+        Some("hcaptcha") => "https://api.hcaptcha.com/siteverify",
+        Some(other) => {
+            return Err(err(
+                "ROSTER_CAPTCHA",
+                format!("must be builtin, turnstile or hcaptcha, not {other:?}"),
+            ))
+        }
+    };
+    let secret = get("ROSTER_CAPTCHA_SECRET")
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| err("ROSTER_CAPTCHA_SECRET", "is required with a hosted captcha"))?;
+    let verify_url = get("ROSTER_CAPTCHA_VERIFY_URL").unwrap_or_else(|| default_url.to_string());
+    if production && !verify_url.starts_with("https://") {
+        return Err(err("ROSTER_CAPTCHA_VERIFY_URL", "must be an https URL in production"));
+    }
+    if !verify_url.starts_with("https://") && !verify_url.starts_with("http://") {
+        return Err(err("ROSTER_CAPTCHA_VERIFY_URL", "must be an http(s) URL"));
+    }
+    Ok(CaptchaSetting::Hosted { verify_url, secret })
 }
 
 /// `https://web.example.com,http://localhost:3000`: exact origins, no wildcard (the API
@@ -483,6 +523,21 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(e.var, "ROSTER_SMS_GAP_SECS");
+    }
+
+    #[test]
+    fn a_hosted_captcha_needs_its_secret() {
+        assert_eq!(cfg(&[]).unwrap().captcha, CaptchaSetting::Builtin);
+        assert_eq!(cfg(&[("ROSTER_CAPTCHA", "turnstile")]).unwrap_err().var, "ROSTER_CAPTCHA_SECRET");
+        let c = cfg(&[("ROSTER_CAPTCHA", "hcaptcha"), ("ROSTER_CAPTCHA_SECRET", "s3cret")]).unwrap();
+        assert_eq!(
+            c.captcha,
+            CaptchaSetting::Hosted {
+                verify_url: "https://api.hcaptcha.com/siteverify".into(),
+                secret: "s3cret".into()
+            }
+        );
+        assert_eq!(cfg(&[("ROSTER_CAPTCHA", "recaptcha")]).unwrap_err().var, "ROSTER_CAPTCHA");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! body, and only `account::oauth` into RFC 6749's shapes.
 
 use crate::domain::ValidationError;
-use crate::ports::{SendError, StoreError, UploadError};
+use crate::ports::{ChallengeError, SendError, StoreError, UploadError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -60,6 +60,8 @@ pub enum Error {
     Send(#[from] SendError),
     #[error(transparent)]
     Upload(#[from] UploadError),
+    #[error(transparent)]
+    Challenge(#[from] ChallengeError),
     #[error("{0}")]
     Internal(String),
 }

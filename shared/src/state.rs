@@ -10,9 +10,9 @@ use base64::Engine;
 use crate::adapters::local_outbox::LocalOutbox;
 use crate::adapters::local_uploads::LocalUploads;
 use crate::adapters::sqlite_store::SqliteStore;
-use crate::config::{Config, ConfigError, SmsSetting, StoreSetting, UploadSetting};
+use crate::config::{CaptchaSetting, Config, ConfigError, SmsSetting, StoreSetting, UploadSetting};
 use crate::crypto::HmacKey;
-use crate::ports::{Clock, MessageSender, OsRandom, Random, Store, SystemClock, UploadSigner};
+use crate::ports::{ChallengeVerifier, Clock, MessageSender, OsRandom, Random, Store, SystemClock, UploadSigner};
 
 /// The adapters only local mode has, for its `/_local` routes.
 #[derive(Clone)]
@@ -26,6 +26,8 @@ pub struct Services {
     pub store: Arc<dyn Store>,
     pub messages: Arc<dyn MessageSender>,
     pub uploads: Arc<dyn UploadSigner>,
+    /// The hosted captcha's verifier, when one is configured.
+    pub challenge: Option<Arc<dyn ChallengeVerifier>>,
     pub clock: Arc<dyn Clock>,
     pub random: Arc<dyn Random>,
     /// Keys code, captcha and local-upload HMACs.
@@ -140,10 +142,15 @@ impl AppState {
             UploadSetting::S3 { bucket } => aws::s3(bucket).await,
         };
         let local = (!config.production).then_some(local);
+        let challenge = match &config.captcha {
+            CaptchaSetting::Builtin => None,
+            CaptchaSetting::Hosted { verify_url, secret } => Some(aws::site_verify(verify_url, secret)?),
+        };
         let adapters = Adapters {
             store,
             messages,
             uploads,
+            challenge,
             clock,
             random: Arc::new(OsRandom),
             local,
@@ -165,6 +172,7 @@ pub struct Adapters {
     pub store: Arc<dyn Store>,
     pub messages: Arc<dyn MessageSender>,
     pub uploads: Arc<dyn UploadSigner>,
+    pub challenge: Option<Arc<dyn ChallengeVerifier>>,
     pub clock: Arc<dyn Clock>,
     pub random: Arc<dyn Random>,
     pub local: Option<LocalAdapters>,
@@ -205,6 +213,7 @@ impl Services {
             store: adapters.store,
             messages: adapters.messages,
             uploads: adapters.uploads,
+            challenge: adapters.challenge,
             clock: adapters.clock,
             random: adapters.random,
             code_key: code_key(secrets)?,
@@ -278,5 +287,23 @@ mod aws {
     #[cfg(not(feature = "s3"))]
     pub async fn s3(_bucket: &str) -> Arc<dyn UploadSigner> {
         Arc::new(NotInThisFunction)
+    }
+
+    #[cfg(feature = "hosted-captcha")]
+    pub fn site_verify(url: &str, secret: &str) -> Result<Arc<dyn crate::ports::ChallengeVerifier>, StartError> {
+        crate::adapters::site_verify::SiteVerify::new(url, secret)
+            .map(|v| Arc::new(v) as Arc<dyn crate::ports::ChallengeVerifier>)
+            .map_err(|message| StartError::Config(ConfigError {
+                var: "ROSTER_CAPTCHA_VERIFY_URL",
+                message,
+            }))
+    }
+
+    #[cfg(not(feature = "hosted-captcha"))]
+    pub fn site_verify(_url: &str, _secret: &str) -> Result<Arc<dyn crate::ports::ChallengeVerifier>, StartError> {
+        Err(StartError::Config(ConfigError {
+            var: "ROSTER_CAPTCHA",
+            message: "names a hosted captcha, but this binary is built without the hosted-captcha feature".into(),
+        }))
     }
 }

@@ -478,3 +478,86 @@ on_every_store!(
     simultaneous_verifies_of_one_code_yield_one_token,
     a_verification_token_lasts_thirty_minutes,
 );
+
+/// The hosted captcha (Turnstile, hCaptcha), verified against a stand-in of the
+/// provider's `siteverify` on loopback.
+#[cfg(feature = "hosted-captcha")]
+mod hosted {
+    use std::sync::{Arc, Mutex};
+
+    use axum::routing::post;
+    use serde_json::json;
+
+    use crate::on_every_store;
+    use crate::support::{new_phone, phone_body, TestApp};
+
+    const SECRET: &str = "stand-in-secret";
+    const SOLVED: &str = "solved-token";
+
+    /// A provider that knows one solved token; records the addresses it was asked about.
+    async fn stand_in_provider() -> (String, Arc<Mutex<Vec<String>>>) {
+        let asked = Arc::new(Mutex::new(vec![]));
+        let seen = asked.clone();
+        let app = axum::Router::new().route(
+            "/siteverify",
+            post(move |axum::Form(form): axum::Form<std::collections::HashMap<String, String>>| {
+                let seen = seen.clone();
+                async move {
+                    seen.lock().unwrap().push(form.get("remoteip").cloned().unwrap_or_default());
+                    let ok = form.get("secret").map(String::as_str) == Some(SECRET)
+                        && form.get("response").map(String::as_str) == Some(SOLVED);
+                    axum::Json(json!({ "success": ok }))
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (format!("http://{addr}/siteverify"), asked)
+    }
+
+    async fn a_hosted_challenge_token_lets_a_network_past_the_captcha_threshold(app: TestApp) {
+        let (url, asked) = stand_in_provider().await;
+        let app = TestApp::spawn_with(app.kind, |c| {
+            c.captcha = roster::config::CaptchaSetting::Hosted {
+                verify_url: url,
+                secret: SECRET.into(),
+            }
+        })
+        .await;
+        for _ in 0..10 {
+            let (national, _) = new_phone();
+            assert_eq!(app.post("/user/send_code", phone_body(&national)).await.code(), 200);
+        }
+        let (national, e164) = new_phone();
+        let mut body = phone_body(&national);
+        assert_eq!(app.post("/user/send_code", body.clone()).await.code(), 5001);
+        body["captchaToken"] = json!("made-up-token");
+        assert_eq!(app.post("/user/send_code", body.clone()).await.code(), 5002);
+        body["captchaToken"] = json!(SOLVED);
+        assert_eq!(app.post("/user/send_code", body).await.code(), 200);
+        assert_eq!(app.sms_to(&e164).await.len(), 1);
+        assert_eq!(
+            *asked.lock().unwrap(),
+            vec!["198.51.100.7".to_string(), "198.51.100.7".to_string()],
+            "the provider is asked about the client's address"
+        );
+        // SealTalk's image captcha keeps working beside it.
+        let res = app.get("/user/get_sms_img_code").await;
+        assert!(res.body["result"]["url"].as_str().unwrap().starts_with("data:image/png;base64,"));
+    }
+
+    async fn without_a_hosted_captcha_a_token_is_a_400_naming_it(app: TestApp) {
+        let (national, _) = new_phone();
+        let mut body = phone_body(&national);
+        body["captchaToken"] = json!(SOLVED);
+        let res = app.post("/user/send_code", body).await;
+        assert_eq!(res.status, axum::http::StatusCode::BAD_REQUEST);
+        assert_eq!(res.body["field"], "captchaToken");
+    }
+
+    on_every_store!(
+        a_hosted_challenge_token_lets_a_network_past_the_captcha_threshold,
+        without_a_hosted_captcha_a_token_is_a_400_naming_it,
+    );
+}

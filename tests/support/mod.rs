@@ -133,6 +133,19 @@ impl Random for ScriptedRandom {
     }
 }
 
+/// The hosted captcha's verifier when a test configures one (pointing at a stand-in).
+fn challenge_for(config: &Config) -> Option<Arc<dyn roster::ports::ChallengeVerifier>> {
+    match &config.captcha {
+        roster::config::CaptchaSetting::Builtin => None,
+        #[cfg(feature = "hosted-captcha")]
+        roster::config::CaptchaSetting::Hosted { verify_url, secret } => Some(Arc::new(
+            roster::adapters::site_verify::SiteVerify::new(verify_url, secret).expect("site verify"),
+        )),
+        #[cfg(not(feature = "hosted-captcha"))]
+        roster::config::CaptchaSetting::Hosted { .. } => panic!("built without the hosted-captcha feature"),
+    }
+}
+
 /// Local runs read SMS from the outbox; DynamoDB runs send them through moto's SNS.
 fn messages_for(kind: StoreKind, outbox: &Arc<LocalOutbox>) -> (Arc<dyn MessageSender>, SmsProbe) {
     match kind {
@@ -214,10 +227,12 @@ impl TestApp {
         let local = LocalAdapters::in_folder(dir.path(), "http://127.0.0.1:7700", &secrets, clock.clone())
             .expect("local adapters");
         let (messages, probe) = messages_for(kind, &local.outbox);
+        let challenge = challenge_for(&config);
         let adapters = Adapters {
             store,
             messages,
             uploads: local.uploads.clone(),
+            challenge,
             clock: clock.clone(),
             random: random.clone(),
             local: Some(local),
@@ -243,6 +258,7 @@ impl TestApp {
             store,
             messages: s.messages.clone(),
             uploads: s.uploads.clone(),
+            challenge: s.challenge.clone(),
             clock: s.clock.clone(),
             random: s.random.clone(),
             code_key: s.code_key.clone(),

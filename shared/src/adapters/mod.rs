@@ -6,6 +6,8 @@ pub mod local_outbox;
 pub mod local_uploads;
 #[cfg(feature = "s3")]
 pub mod s3_uploads;
+#[cfg(feature = "hosted-captcha")]
+pub mod site_verify;
 #[cfg(feature = "sns")]
 pub mod sns_sender;
 pub mod sqlite_store;

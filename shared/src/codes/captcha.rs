@@ -75,3 +75,22 @@ pub async fn solve(state: &AppState, verify_id: &str, answer: &str) -> Result<()
         Err(Error::CaptchaWrong)
     }
 }
+
+/// Checks a hosted challenge's token (Turnstile, hCaptcha) with its provider.
+pub async fn verify_hosted(state: &AppState, token: &str, client: std::net::IpAddr) -> Result<(), Error> {
+    let Some(verifier) = state.challenge.as_ref() else {
+        return Err(crate::domain::ValidationError::new(
+            "captchaToken",
+            "no hosted captcha is configured; solve the image from /user/get_sms_img_code",
+        )
+        .into());
+    };
+    if token.len() > 4096 {
+        return Err(crate::domain::ValidationError::new("captchaToken", "is too long").into());
+    }
+    if verifier.verify(token, client).await? {
+        Ok(())
+    } else {
+        Err(Error::CaptchaWrong)
+    }
+}

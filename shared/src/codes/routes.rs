@@ -34,13 +34,17 @@ async fn check_phone_available(State(state): State<AppState>, input: Input) -> A
 async fn send_code(State(state): State<AppState>, ClientIp(ip): ClientIp, input: Input) -> ApiResult {
     let phone = input.phone()?;
     let purpose = CodePurpose::parse(input.opt_string("purpose")?.as_deref())?;
-    let captcha_solved = match input.opt_string("verifyId")? {
-        Some(id) => {
+    let captcha_solved = match (input.opt_string("verifyId")?, input.opt_string("captchaToken")?) {
+        (Some(id), _) => {
             let answer = input.string("verifyCode")?;
             captcha::solve(&state, &id, &answer).await?;
             true
         }
-        None => false,
+        (None, Some(token)) => {
+            captcha::verify_hosted(&state, &token, ip).await?;
+            true
+        }
+        (None, None) => false,
     };
     service::send_code(&state, &phone, purpose, ip, captcha_solved).await?;
     ok()

@@ -96,7 +96,12 @@ impl IntoResponse for Error {
                     .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
                 res
             }
-            Error::Corrupt { .. } | Error::Store(_) | Error::Send(_) | Error::Upload(_) | Error::Internal(_) => {
+            Error::Corrupt { .. }
+            | Error::Store(_)
+            | Error::Send(_)
+            | Error::Upload(_)
+            | Error::Challenge(_)
+            | Error::Internal(_) => {
                 internal(&message)
             }
         }
