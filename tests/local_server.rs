@@ -193,3 +193,24 @@ fn sigterm_lets_a_request_in_flight_finish_then_the_server_exits() {
     // A new connection is refused: the server is gone.
     assert!(std::net::TcpStream::connect(address(&server)).is_err());
 }
+
+#[test]
+fn requests_the_http_library_cannot_parse_are_answered_in_json_too() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), 0).expect("server starts");
+    let huge = format!("GET /user/regionlist HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: {}\r\n\r\n", "a".repeat(600_000));
+    for (raw, status) in [
+        ("GET /user/regionlist HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header\r\n\r\n".to_string(), "400"),
+        ("BR0KEN\x01 / HTTP/1.1\r\n\r\n".to_string(), "400"),
+        (huge, "431"),
+    ] {
+        let mut client = std::net::TcpStream::connect(address(&server)).unwrap();
+        let _ = client.write_all(raw.as_bytes());
+        let (answer, _) = read_to_close(&mut client, std::time::Duration::from_secs(10));
+        assert!(answer.starts_with(&format!("HTTP/1.1 {status}")), "{answer}");
+        let body = answer.split("\r\n\r\n").nth(1).unwrap_or("");
+        let json: Value = serde_json::from_str(body).unwrap_or_else(|_| panic!("not JSON: {answer:?}"));
+        assert_eq!(json["code"].to_string(), status);
+    }
+}

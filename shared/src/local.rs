@@ -159,6 +159,98 @@ async fn request_timeout(limit: Duration, req: axum::extract::Request, next: axu
     }
 }
 
+/// The connection as hyper sees it, with one change: hyper answers a request it cannot
+/// parse (a bad request line or header: 400, headers too large: 431, a URI too long:
+/// 414) itself, before any request reaches the application, with an empty body. This
+/// rewrites that one automatic answer into the JSON envelope every other error has. The
+/// application's own 4xx always carry a JSON body, so an empty 4xx can only be hyper's.
+struct JsonParseErrors<T> {
+    inner: T,
+    /// Rewritten bytes not yet written to `inner` (hyper was told they were).
+    pending: Vec<u8>,
+}
+
+impl<T> JsonParseErrors<T> {
+    fn new(inner: T) -> Self {
+        JsonParseErrors { inner, pending: vec![] }
+    }
+
+    /// The JSON version of an automatic empty error answer, if `head` is one.
+    fn rewrite(head: &[u8]) -> Option<Vec<u8>> {
+        let text = std::str::from_utf8(head).ok()?;
+        if !text.ends_with("\r\n\r\n") || !text.to_ascii_lowercase().contains("\r\ncontent-length: 0\r\n") {
+            return None;
+        }
+        let status: u16 = text.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()?;
+        if !matches!(status, 400 | 414 | 431) {
+            return None;
+        }
+        let reason = StatusCode::from_u16(status).ok()?.canonical_reason()?.to_lowercase();
+        let body = serde_json::json!({ "code": status, "message": format!("the request could not be read: {reason}") })
+            .to_string();
+        Some(
+            format!(
+                "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .into_bytes(),
+        )
+    }
+}
+
+impl<T: tokio::io::AsyncWrite + Unpin> JsonParseErrors<T> {
+    fn poll_pending(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        while !self.pending.is_empty() {
+            let n = std::task::ready!(std::pin::Pin::new(&mut self.inner).poll_write(cx, &self.pending))?;
+            if n == 0 {
+                return std::task::Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()));
+            }
+            self.pending.drain(..n);
+        }
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+impl<T: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for JsonParseErrors<T> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for JsonParseErrors<T> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::task::ready!(self.poll_pending(cx))?;
+        if let Some(json) = Self::rewrite(buf) {
+            self.pending = json;
+            // Best effort now; flush and shutdown finish it.
+            let _ = self.poll_pending(cx);
+            return std::task::Poll::Ready(Ok(buf.len()));
+        }
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        std::task::ready!(self.poll_pending(cx))?;
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::ready!(self.poll_pending(cx))?;
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
 /// SIGTERM (how process managers stop a server) or Ctrl-C.
 async fn stop_requested() {
     #[cfg(unix)]
@@ -218,7 +310,7 @@ pub async fn serve_local(state: AppState, port: u16, timeouts: Timeouts) -> Resu
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(timeouts.header_read)
-            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+            .serve_connection(TokioIo::new(JsonParseErrors::new(stream)), TowerToHyperService::new(service));
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             if let Err(e) = conn.await {
