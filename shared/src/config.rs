@@ -429,6 +429,23 @@ mod tests {
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
+    /// A complete production configuration, plus `extra`.
+    fn production_cfg(extra: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        let mut vars = vec![
+            ("ROSTER_PRODUCTION", "true"),
+            ("ROSTER_STORE", "dynamodb"),
+            ("ROSTER_TABLE", "t"),
+            ("ROSTER_SMS", "sns"),
+            ("ROSTER_UPLOADS", "s3"),
+            ("ROSTER_BUCKET", "b"),
+            ("ROSTER_CODE_SECRET", key.as_str()),
+            ("ROSTER_SIGNING_KEY", key.as_str()),
+        ];
+        vars.extend_from_slice(extra);
+        cfg(&vars)
+    }
+
     #[test]
     fn local_mode_needs_no_settings() {
         let c = cfg(&[]).unwrap();
@@ -489,19 +506,7 @@ mod tests {
             cfg(&[("ROSTER_TEST_NUMBERS", "+12015550100=12")]).unwrap_err().var,
             "ROSTER_TEST_NUMBERS"
         );
-        let key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
-        let e = cfg(&[
-            ("ROSTER_PRODUCTION", "true"),
-            ("ROSTER_STORE", "dynamodb"),
-            ("ROSTER_TABLE", "t"),
-            ("ROSTER_SMS", "sns"),
-            ("ROSTER_UPLOADS", "s3"),
-            ("ROSTER_BUCKET", "b"),
-            ("ROSTER_CODE_SECRET", &key),
-            ("ROSTER_SIGNING_KEY", &key),
-            ("ROSTER_TEST_NUMBERS", "+12015550100=123456"),
-        ])
-        .unwrap_err();
+        let e = production_cfg(&[("ROSTER_TEST_NUMBERS", "+12015550100=123456")]).unwrap_err();
         assert_eq!(e.var, "ROSTER_TEST_NUMBERS");
     }
 
@@ -509,19 +514,7 @@ mod tests {
     fn no_sms_gap_is_accepted_outside_production_only() {
         assert_eq!(cfg(&[("ROSTER_SMS_GAP_SECS", "0")]).unwrap().limits.sms_gap_secs, 0);
         assert_eq!(cfg(&[("ROSTER_SMS_GAP_SECS", "-1")]).unwrap_err().var, "ROSTER_SMS_GAP_SECS");
-        let secret = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
-        let e = cfg(&[
-            ("ROSTER_PRODUCTION", "true"),
-            ("ROSTER_STORE", "dynamodb"),
-            ("ROSTER_TABLE", "t"),
-            ("ROSTER_SMS", "sns"),
-            ("ROSTER_UPLOADS", "s3"),
-            ("ROSTER_BUCKET", "b"),
-            ("ROSTER_CODE_SECRET", &secret),
-            ("ROSTER_SIGNING_KEY", &secret),
-            ("ROSTER_SMS_GAP_SECS", "0"),
-        ])
-        .unwrap_err();
+        let e = production_cfg(&[("ROSTER_SMS_GAP_SECS", "0")]).unwrap_err();
         assert_eq!(e.var, "ROSTER_SMS_GAP_SECS");
     }
 
