@@ -32,6 +32,18 @@ fn expected(function: &str, file: &str) -> Option<(u16, i64)> {
             | "sessions_revoke.json"
             | "delete_account.json",
         ) => (403, 403),
+        // Every profile route needs a session; the samples carry none.
+        (
+            "profile",
+            "set_nickname.json"
+            | "set_portrait_uri.json"
+            | "set_gender.json"
+            | "set_st_account.json"
+            | "set_privacy.json"
+            | "get_privacy.json"
+            | "set_poke.json"
+            | "get_poke.json",
+        ) => (403, 403),
         // RFC 6749 and RFC 7517 bodies carry no envelope code.
         ("account", "oauth_token.json") => (400, -1),
         ("account", "jwks.json") => (200, -1),

@@ -29,6 +29,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SAMPLES = [
     ("codes", "codes", "events/codes/regionlist.json", "production"),
     ("account", "account", "events/account/jwks.json", "production"),
+    ("profile", "profile", "events/profile/get_privacy.json", "production"),
     ("codes:phone", "codes", "events/codes/check_phone_available.json", "local"),
 ]
 

@@ -25,6 +25,8 @@ pub enum Error {
     WrongPassword,
     #[error("this phone number is already registered")]
     PhoneTaken,
+    #[error("another user has this SealTalk id")]
+    StAccountTaken,
     #[error("too many failed logins; retry in {retry_after_secs} s")]
     LoginBackoff { retry_after_secs: i64 },
     #[error("verification_token does not exist or has expired")]

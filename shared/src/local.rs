@@ -27,7 +27,11 @@ pub fn local_routes() -> Routes {
 /// Every endpoint group, as the local server merges them. The one list of groups: a
 /// Lambda function serves one of them (`functions/<group>`).
 pub fn all_groups() -> Vec<(&'static str, Routes)> {
-    vec![("codes", crate::codes::routes()), ("account", crate::account::routes())]
+    vec![
+        ("codes", crate::codes::routes()),
+        ("account", crate::account::routes()),
+        ("profile", crate::profile::routes()),
+    ]
 }
 
 /// All groups and the local routes, as one router.

@@ -12,6 +12,7 @@ mod account;
 mod codes;
 mod http;
 mod observability;
+mod profile;
 
 /// Generates one test per scenario per store.
 #[macro_export]

@@ -85,6 +85,49 @@ impl TestApp {
         self.registered_as("Tom").await
     }
 
+    /// `n` new users; the clock moves an hour on every 9 so that the test's one network
+    /// stays under its hourly number of codes.
+    pub async fn many_registered(&self, n: usize) -> Vec<User> {
+        let mut users = Vec::with_capacity(n);
+        for i in 0..n {
+            if i % 9 == 8 {
+                self.clock.advance_secs(3600);
+            }
+            users.push(self.registered_as(&format!("User{i}")).await);
+        }
+        users
+    }
+
+    /// The change records in `user`'s feed, in order, as (kind, subject, op); checks on
+    /// the way that the records are exactly 1..=seq, with no gap (`docs/sync.md` §3).
+    pub async fn feed(&self, user: &User) -> Vec<(String, String, String)> {
+        use roster::store::feeds;
+        let id = roster::domain::UserId::parse("id", &user.id).unwrap();
+        let head = feeds::user_head(&id);
+        let seq = feeds::seq(self.state.store.get(&head).await.unwrap().as_ref()).unwrap();
+        let mut out = vec![];
+        let mut cursor = None;
+        loop {
+            let page = self
+                .state
+                .store
+                .query(feeds::records_after(&head, 0).after(cursor))
+                .await
+                .unwrap();
+            for item in &page.items {
+                assert_eq!(feeds::record_seq(item).unwrap(), out.len() as i64 + 1, "a gap in the feed");
+                let c = feeds::Change::from_item(item).unwrap();
+                out.push((c.kind, c.subject, c.op));
+            }
+            cursor = page.cursor;
+            if cursor.is_none() {
+                break;
+            }
+        }
+        assert_eq!(out.len() as i64, seq, "the head says {seq} records");
+        out
+    }
+
     /// A password login of `user`'s phone.
     pub async fn login(&self, user: &User, password: &str) -> TestResponse {
         self.post(

@@ -58,6 +58,8 @@ impl IntoResponse for Error {
                 json!({ "code": 400, "message": message, "field": e.field }),
             ),
             Error::WrongCode | Error::WrongPassword => business(codes::WRONG_CODE, message),
+            // SealTalk answers a taken SealTalk id with its code 1000.
+            Error::StAccountTaken => business(codes::WRONG_CODE, message),
             Error::CodeExpired => business(codes::CODE_EXPIRED, message),
             Error::RegionNotServed(_) => business(codes::REGION_NOT_SERVED, message),
             Error::Throttled(_) => business(codes::THROTTLED, message),

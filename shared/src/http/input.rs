@@ -53,6 +53,18 @@ impl Input {
             .ok_or_else(|| ValidationError::new(field, "is required"))
     }
 
+    /// A 0-or-1 setting (a JSON number, or "0"/"1" from a form); absent is `None`.
+    pub fn opt_flag(&self, field: &'static str) -> Result<Option<bool>, ValidationError> {
+        match self.fields.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) if n.as_u64() == Some(0) => Ok(Some(false)),
+            Some(Value::Number(n)) if n.as_u64() == Some(1) => Ok(Some(true)),
+            Some(Value::String(s)) if s == "0" => Ok(Some(false)),
+            Some(Value::String(s)) if s == "1" => Ok(Some(true)),
+            Some(_) => Err(ValidationError::new(field, "must be 0 or 1")),
+        }
+    }
+
     /// SealTalk's `region` + `phone` pair.
     pub fn phone(&self) -> Result<PhoneNumber, ValidationError> {
         let region = self.string("region")?;

@@ -16,6 +16,9 @@
 //! | user profile          | `USER#<id>`         | `PROFILE`               | —               |
 //! | credential (password) | `USER#<id>`         | `CREDENTIAL`            | —               |
 //! | session               | `USER#<id>`         | `SESSION#<sid>`         | idle lifetime   |
+//! | change feed head      | `USER#<id>`         | `FEED`                  | —               |
+//! | change record         | `USER#<id>`         | `CHG#<seq, 20 digits>`  | 35 days         |
+//! | SealTalk id marker    | `STACCOUNT#<lower>` | `OWNER`                 | —               |
 //!
 //! A login marker holds only its owner's id; it is written with `attribute_not_exists`
 //! in the same transaction as the owner, which makes the identifier unique. The password
@@ -29,7 +32,7 @@
 
 use std::net::IpAddr;
 
-use crate::domain::{CodePurpose, LoginId, Recipient, UserId};
+use crate::domain::{CodePurpose, LoginId, Recipient, StAccount, UserId};
 use crate::ports::Key;
 
 fn login_pk(id: &LoginId) -> String {
@@ -43,6 +46,24 @@ fn recipient_pk(to: &Recipient) -> String {
         Recipient::Phone(p) => format!("PHONE#{}", p.e164()),
         Recipient::Email(e) => format!("EMAIL#{}", e.as_str()),
     }
+}
+
+/// The uniqueness marker of a SealTalk id (lower-cased): holds the owner's id.
+pub fn st_account_marker(account: &StAccount) -> Key {
+    Key::new(format!("STACCOUNT#{}", account.unique_form()), "OWNER")
+}
+
+/// The head of a user's change feed (`docs/sync.md`): its last record's number.
+pub fn user_feed(user: &UserId) -> Key {
+    Key::new(user_pk(user), "FEED")
+}
+
+pub const CHANGE_PREFIX: &str = "CHG#";
+
+/// Change record `seq` of the feed whose partition is `pk`; zero-padded so that key
+/// order is numeric order.
+pub fn change(pk: &str, seq: i64) -> Key {
+    Key::new(pk, format!("{CHANGE_PREFIX}{seq:020}"))
 }
 
 /// The uniqueness marker of a login identifier: holds the owner's id.

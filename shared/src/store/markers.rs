@@ -13,9 +13,22 @@ pub fn key(id: &LoginId) -> Key {
 
 /// Takes the identifier for `user`; fails when anyone holds it.
 pub fn claim(id: &LoginId, user: &UserId) -> TxOp {
+    claim_key(key(id), user)
+}
+
+/// Takes the marker `key` (any unique name: a login identifier, a SealTalk id).
+pub fn claim_key(key: Key, user: &UserId) -> TxOp {
     TxOp::Put {
-        item: Item::new(key(id)).with_s(OWNER, user.as_str()),
+        item: Item::new(key).with_s(OWNER, user.as_str()),
         condition: Some(Condition::NotExists),
+    }
+}
+
+/// Frees the marker `key`, if `user` still holds it.
+pub fn release_key(key: Key, user: &UserId) -> TxOp {
+    TxOp::Delete {
+        key,
+        condition: Some(owned_by(user)),
     }
 }
 

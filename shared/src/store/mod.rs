@@ -5,6 +5,7 @@
 pub mod captcha;
 pub mod codes;
 pub mod credential;
+pub mod feeds;
 pub mod keys;
 pub mod login_failures;
 pub mod markers;

@@ -1,9 +1,11 @@
-//! A user's profile: what SealTalk's user API shows of a person.
+//! A user's profile: what SealTalk's user API shows of a person, their privacy and poke
+//! settings, and `pseq`, the number of the last change record that touched what their
+//! friends see (`docs/sync.md` §4).
 
 use super::{corrupt, keys, req_n, req_s};
-use crate::domain::{Nickname, PhoneNumber, UserId};
+use crate::domain::{Gender, Nickname, PhoneNumber, PortraitUri, Privacy, PrivacyChange, StAccount, UserId};
 use crate::error::Error;
-use crate::ports::{Condition, Item, Key, TxOp};
+use crate::ports::{Attr, Condition, Item, Key, TxOp, Update};
 
 const PHONE: &str = "phone";
 const NICKNAME: &str = "nickname";
@@ -12,6 +14,12 @@ const GENDER: &str = "gender";
 const ST_ACCOUNT: &str = "stAccount";
 const CREATED_AT: &str = "createdAt";
 const UPDATED_AT: &str = "updatedAt";
+const PHONE_VERIFY: &str = "phoneVerify";
+const ST_SEARCH_VERIFY: &str = "stSearchVerify";
+const FRI_VERIFY: &str = "friVerify";
+const GROUP_VERIFY: &str = "groupVerify";
+const POKE_STATUS: &str = "pokeStatus";
+const PSEQ: &str = "pseq";
 
 pub fn key(user: &UserId) -> Key {
     keys::profile(user)
@@ -24,8 +32,23 @@ pub struct Profile {
     pub portrait_uri: String,
     pub gender: String,
     pub st_account: String,
+    pub privacy: Privacy,
+    pub poke: bool,
+    pub pseq: i64,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+fn flag(item: &Item, name: &str) -> Result<bool, Error> {
+    match req_n(item, name)? {
+        0 => Ok(false),
+        1 => Ok(true),
+        other => Err(corrupt(item, format!("`{name}` is {other}, not 0 or 1"))),
+    }
+}
+
+fn n(on: bool) -> Attr {
+    Attr::N(i64::from(on))
 }
 
 impl Profile {
@@ -40,6 +63,14 @@ impl Profile {
             portrait_uri: req_s(item, PORTRAIT_URI)?.to_string(),
             gender: req_s(item, GENDER)?.to_string(),
             st_account: req_s(item, ST_ACCOUNT)?.to_string(),
+            privacy: Privacy {
+                phone_verify: flag(item, PHONE_VERIFY)?,
+                st_search_verify: flag(item, ST_SEARCH_VERIFY)?,
+                fri_verify: flag(item, FRI_VERIFY)?,
+                group_verify: flag(item, GROUP_VERIFY)?,
+            },
+            poke: flag(item, POKE_STATUS)?,
+            pseq: req_n(item, PSEQ)?,
             created_at: req_n(item, CREATED_AT)?,
             updated_at: req_n(item, UPDATED_AT)?,
         })
@@ -47,6 +78,7 @@ impl Profile {
 }
 
 pub fn create(user: &UserId, phone: &PhoneNumber, nickname: &Nickname, now_ms: i64) -> TxOp {
+    let privacy = Privacy::default();
     TxOp::Put {
         item: Item::new(key(user))
             .with_s(PHONE, phone.e164())
@@ -54,10 +86,82 @@ pub fn create(user: &UserId, phone: &PhoneNumber, nickname: &Nickname, now_ms: i
             .with_s(PORTRAIT_URI, "")
             .with_s(GENDER, "")
             .with_s(ST_ACCOUNT, "")
+            .with(PHONE_VERIFY, n(privacy.phone_verify))
+            .with(ST_SEARCH_VERIFY, n(privacy.st_search_verify))
+            .with(FRI_VERIFY, n(privacy.fri_verify))
+            .with(GROUP_VERIFY, n(privacy.group_verify))
+            .with(POKE_STATUS, n(true))
+            .with_n(PSEQ, 0)
             .with_n(CREATED_AT, now_ms)
             .with_n(UPDATED_AT, now_ms),
         condition: Some(Condition::NotExists),
     }
+}
+
+fn update(user: &UserId, mut updates: Vec<Update>, now_ms: i64, condition: Condition) -> TxOp {
+    updates.push(Update::set(UPDATED_AT, Attr::N(now_ms)));
+    TxOp::Update {
+        key: key(user),
+        updates,
+        condition: Some(condition),
+    }
+}
+
+/// What friends see changed: the new value, and `pseq` pointing at its change record.
+pub fn set_seen_by_friends(
+    user: &UserId,
+    nickname: Option<&Nickname>,
+    portrait: Option<&PortraitUri>,
+    pseq: i64,
+    now_ms: i64,
+) -> TxOp {
+    let mut updates = vec![Update::set(PSEQ, Attr::N(pseq))];
+    if let Some(nickname) = nickname {
+        updates.push(Update::set(NICKNAME, Attr::S(nickname.as_str().into())));
+    }
+    if let Some(portrait) = portrait {
+        updates.push(Update::set(PORTRAIT_URI, Attr::S(portrait.as_str().into())));
+    }
+    update(user, updates, now_ms, Condition::Exists)
+}
+
+pub fn set_gender(user: &UserId, gender: Gender, now_ms: i64) -> TxOp {
+    update(
+        user,
+        vec![Update::set(GENDER, Attr::S(gender.as_str().into()))],
+        now_ms,
+        Condition::Exists,
+    )
+}
+
+/// Sets the SealTalk id, only if it is still `old` ("" for none): a racing change of
+/// one's own id fails instead of orphaning a marker.
+pub fn set_st_account(user: &UserId, old: &str, new: &StAccount, now_ms: i64) -> TxOp {
+    update(
+        user,
+        vec![Update::set(ST_ACCOUNT, Attr::S(new.as_str().into()))],
+        now_ms,
+        Condition::eq(ST_ACCOUNT, Attr::S(old.into())),
+    )
+}
+
+pub fn set_privacy(user: &UserId, change: &PrivacyChange, now_ms: i64) -> TxOp {
+    let mut updates = vec![];
+    for (name, value) in [
+        (PHONE_VERIFY, change.phone_verify),
+        (ST_SEARCH_VERIFY, change.st_search_verify),
+        (FRI_VERIFY, change.fri_verify),
+        (GROUP_VERIFY, change.group_verify),
+    ] {
+        if let Some(on) = value {
+            updates.push(Update::set(name, n(on)));
+        }
+    }
+    update(user, updates, now_ms, Condition::Exists)
+}
+
+pub fn set_poke(user: &UserId, on: bool, now_ms: i64) -> TxOp {
+    update(user, vec![Update::set(POKE_STATUS, n(on))], now_ms, Condition::Exists)
 }
 
 pub fn delete(user: &UserId) -> TxOp {

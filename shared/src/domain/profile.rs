@@ -1,0 +1,148 @@
+//! What a person sets on their profile, parsed once at the edge.
+
+use super::ValidationError;
+
+/// A SealTalk id (`stAccount`): 6 to 20 characters, a letter first, then letters,
+/// digits, `_` or `-`. Unique regardless of case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StAccount(String);
+
+impl StAccount {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let s = raw.trim();
+        let ok = (6..=20).contains(&s.len())
+            && s.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if ok {
+            Ok(StAccount(s.to_string()))
+        } else {
+            Err(ValidationError::new(
+                "stAccount",
+                "must be 6 to 20 characters: a letter, then letters, digits, _ or -",
+            ))
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// The form uniqueness is decided on.
+    pub fn unique_form(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gender {
+    Male,
+    Female,
+}
+
+impl Gender {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        match raw.trim() {
+            "male" => Ok(Gender::Male),
+            "female" => Ok(Gender::Female),
+            _ => Err(ValidationError::new("gender", "must be male or female")),
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Gender::Male => "male",
+            Gender::Female => "female",
+        }
+    }
+}
+
+/// A portrait's address: an http or https URL of 12 to 256 characters (the reference
+/// server's bounds).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PortraitUri(String);
+
+impl PortraitUri {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let s = raw.trim();
+        let bad = || ValidationError::new("portraitUri", "must be an http or https URL of 12 to 256 characters");
+        if !(12..=256).contains(&s.len()) {
+            return Err(bad());
+        }
+        let url = url::Url::parse(s).map_err(|_| bad())?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+            return Err(bad());
+        }
+        Ok(PortraitUri(s.to_string()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The privacy settings SealTalk clients set: each 1 (on) by default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Privacy {
+    /// Others may find this user by phone number.
+    pub phone_verify: bool,
+    /// Others may find this user by SealTalk id.
+    pub st_search_verify: bool,
+    /// A friend request needs this user's agreement (0: added directly).
+    pub fri_verify: bool,
+    /// Being added to a group needs this user's agreement.
+    pub group_verify: bool,
+}
+
+impl Default for Privacy {
+    fn default() -> Self {
+        Privacy {
+            phone_verify: true,
+            st_search_verify: true,
+            fri_verify: true,
+            group_verify: true,
+        }
+    }
+}
+
+/// A change to some of the privacy settings (an omitted one stays as it is).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PrivacyChange {
+    pub phone_verify: Option<bool>,
+    pub st_search_verify: Option<bool>,
+    pub fri_verify: Option<bool>,
+    pub group_verify: Option<bool>,
+}
+
+impl PrivacyChange {
+    pub fn is_empty(&self) -> bool {
+        *self == PrivacyChange::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn st_accounts_start_with_a_letter_and_stay_short() {
+        for ok in ["tom_01", "Abcdef", "a-b_c-d", "x2345678901234567890"] {
+            assert!(StAccount::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["1abcdef", "abc", "abcdefghijklmnopqrstu", "tom 01x", "tom.01", "汤姆汤姆汤姆"] {
+            assert_eq!(StAccount::parse(bad).unwrap_err().field, "stAccount", "{bad}");
+        }
+        assert_eq!(StAccount::parse("TomCat").unwrap().unique_form(), "tomcat");
+    }
+
+    #[test]
+    fn portraits_are_http_urls_of_bounded_length() {
+        assert!(PortraitUri::parse("https://cdn.example.com/a.png").is_ok());
+        assert!(PortraitUri::parse("http://x.io/a").is_ok());
+        for bad in ["ftp://example.com/a.png", "https://a", "not a url at all", "javascript:alert(1)//x"] {
+            assert_eq!(PortraitUri::parse(bad).unwrap_err().field, "portraitUri", "{bad}");
+        }
+        assert!(PortraitUri::parse(&format!("https://example.com/{}", "a".repeat(240))).is_err());
+    }
+
+    #[test]
+    fn gender_is_male_or_female() {
+        assert_eq!(Gender::parse("female").unwrap(), Gender::Female);
+        assert_eq!(Gender::parse("other").unwrap_err().field, "gender");
+    }
+}

@@ -1,0 +1,115 @@
+//! Change feeds (`docs/sync.md` §3, §4): a head item with the number of the feed's last
+//! record, and one record per change, appended in the same transaction as the change.
+//! The head's `seq = n` condition makes the numbers gap-free and ordered, with no clock.
+
+use super::{corrupt, keys, req_n, req_s};
+use crate::domain::UserId;
+use crate::error::Error;
+use crate::ports::{Attr, Condition, Item, Key, Query, TxOp, Update};
+
+const SEQ: &str = "seq";
+const KIND: &str = "kind";
+const SUBJECT: &str = "subject";
+const OP: &str = "op";
+const AT: &str = "at";
+
+/// Change records live this long (tombstones at least 30 days, `docs/sync.md` §6).
+pub const RECORD_LIFETIME_SECS: i64 = 35 * 86_400;
+
+pub fn user_head(user: &UserId) -> Key {
+    keys::user_feed(user)
+}
+
+/// The number of the feed's last record (0: none yet).
+pub fn seq(head: Option<&Item>) -> Result<i64, Error> {
+    match head {
+        None => Ok(0),
+        Some(item) => req_n(item, SEQ),
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Upsert,
+    Delete,
+}
+
+impl Op {
+    fn as_str(self) -> &'static str {
+        match self {
+            Op::Upsert => "upsert",
+            Op::Delete => "delete",
+        }
+    }
+}
+
+/// What changed: a kind of synced item and its subject's id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    pub kind: String,
+    pub subject: String,
+    pub op: String,
+}
+
+impl Change {
+    pub fn user(user: &UserId) -> Change {
+        Change {
+            kind: "user".into(),
+            subject: user.to_string(),
+            op: Op::Upsert.as_str().into(),
+        }
+    }
+
+    pub fn from_item(item: &Item) -> Result<Change, Error> {
+        Ok(Change {
+            kind: req_s(item, KIND)?.to_string(),
+            subject: req_s(item, SUBJECT)?.to_string(),
+            op: req_s(item, OP)?.to_string(),
+        })
+    }
+}
+
+/// The operations that append `changes` to the feed whose head is `head`, last at `n`:
+/// the head moves to n + len only if it is still at n, and each record is new.
+pub fn append(head: &Key, n: i64, changes: &[Change], now_ms: i64) -> Vec<TxOp> {
+    let m = changes.len() as i64;
+    let still_at_n = if n == 0 {
+        Condition::AbsentOrLessThan(SEQ.into(), 1)
+    } else {
+        Condition::eq(SEQ, Attr::N(n))
+    };
+    let mut ops = vec![TxOp::Update {
+        key: head.clone(),
+        updates: vec![Update::set(SEQ, Attr::N(n + m))],
+        condition: Some(still_at_n),
+    }];
+    for (i, change) in changes.iter().enumerate() {
+        ops.push(TxOp::Put {
+            item: Item::new(keys::change(&head.pk, n + 1 + i as i64))
+                .with_s(KIND, change.kind.as_str())
+                .with_s(SUBJECT, change.subject.as_str())
+                .with_s(OP, change.op.as_str())
+                .with_n(AT, now_ms)
+                .expiring_at(now_ms / 1000 + RECORD_LIFETIME_SECS),
+            condition: Some(Condition::NotExists),
+        });
+    }
+    ops
+}
+
+/// The feed's records after `after`, in order, a page at a time.
+pub fn records_after(head: &Key, after: i64) -> Query {
+    Query::partition(head.pk.clone()).sk_between(
+        format!("{}{:020}", keys::CHANGE_PREFIX, after + 1),
+        format!("{}{:020}", keys::CHANGE_PREFIX, i64::MAX),
+    )
+}
+
+/// The number of a record, from its key.
+pub fn record_seq(item: &Item) -> Result<i64, Error> {
+    item.key
+        .sk
+        .strip_prefix(keys::CHANGE_PREFIX)
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| corrupt(item, "not a change record key"))
+}

@@ -1,0 +1,219 @@
+//! The `profile` group: settings, SealTalk ids, privacy and poke, with the change each
+//! synced write records.
+
+use axum::http::StatusCode;
+use roster::domain::UserId;
+use roster::store::profile::{self, Profile};
+use serde_json::json;
+
+use crate::on_every_store;
+use crate::support::stores::Counting;
+use crate::support::users::User;
+use crate::support::{concurrently, TestApp};
+
+async fn stored(app: &TestApp, user: &User) -> Profile {
+    let id = UserId::parse("id", &user.id).unwrap();
+    let item = app.state.store.get(&profile::key(&id)).await.unwrap().unwrap();
+    Profile::from_item(&item).unwrap()
+}
+
+fn user_change(user: &User) -> (String, String, String) {
+    ("user".into(), user.id.clone(), "upsert".into())
+}
+
+async fn a_user_sets_nickname_portrait_and_gender(app: TestApp) {
+    let user = app.registered().await;
+    let me = app.as_user(&user);
+    assert_eq!(me.post("/user/set_nickname", json!({"nickname": "Tommy"})).await.code(), 200);
+    let portrait = "https://cdn.example.com/avatars/tommy.png";
+    assert_eq!(me.post("/user/set_portrait_uri", json!({"portraitUri": portrait})).await.code(), 200);
+    assert_eq!(me.post("/user/set_gender", json!({"gender": "female"})).await.code(), 200);
+    let p = stored(&app, &user).await;
+    assert_eq!((p.nickname.as_str(), p.portrait_uri.as_str(), p.gender.as_str()), ("Tommy", portrait, "female"));
+}
+
+async fn what_friends_see_records_a_user_change_and_nothing_else_does(app: TestApp) {
+    let user = app.registered().await;
+    let me = app.as_user(&user);
+    assert!(app.feed(&user).await.is_empty());
+    me.post("/user/set_nickname", json!({"nickname": "Tommy"})).await;
+    me.post("/user/set_gender", json!({"gender": "male"})).await;
+    me.post("/user/set_privacy", json!({"phoneVerify": 0})).await;
+    me.post("/user/set_poke", json!({"pokeStatus": 0})).await;
+    me.post("/user/set_st_account", json!({"stAccount": "tommy_1"})).await;
+    me.post("/user/set_portrait_uri", json!({"portraitUri": "https://cdn.example.com/t.png"})).await;
+    assert_eq!(app.feed(&user).await, vec![user_change(&user), user_change(&user)]);
+    // The profile points at the record of its last change friends see.
+    assert_eq!(stored(&app, &user).await.pseq, 2);
+}
+
+async fn simultaneous_nickname_changes_number_their_records_without_a_gap(app: TestApp) {
+    let user = app.registered().await;
+    let bodies = concurrently(&app.router, 10, |i| {
+        axum::http::Request::post("/user/set_nickname")
+            .header("content-type", "application/json")
+            .header("cookie", &user.cookie)
+            .body(axum::body::Body::from(json!({"nickname": format!("Name{i}")}).to_string()))
+            .unwrap()
+    })
+    .await;
+    let ok = bodies.iter().filter(|b| b["code"] == 200).count();
+    assert!(bodies.iter().all(|b| b["code"] == 200 || b["code"] == 503), "{bodies:?}");
+    // `feed` checks 1..=seq without a gap; every change that answered 200 has its record.
+    assert_eq!(app.feed(&user).await.len(), ok);
+    assert!(ok >= 1);
+}
+
+async fn bad_settings_are_400_naming_the_field_and_change_nothing(app: TestApp) {
+    let user = app.registered().await;
+    let me = app.as_user(&user);
+    for (path, body, field) in [
+        ("/user/set_nickname", json!({"nickname": "x".repeat(33)}), "nickname"),
+        ("/user/set_nickname", json!({}), "nickname"),
+        ("/user/set_portrait_uri", json!({"portraitUri": "ftp://example.com/a.png"}), "portraitUri"),
+        ("/user/set_portrait_uri", json!({"portraitUri": "http://a.b"}), "portraitUri"),
+        ("/user/set_gender", json!({"gender": "robot"}), "gender"),
+        ("/user/set_st_account", json!({"stAccount": "1abcdef"}), "stAccount"),
+        ("/user/set_st_account", json!({"stAccount": "abc"}), "stAccount"),
+        ("/user/set_privacy", json!({"phoneVerify": 2}), "phoneVerify"),
+        ("/user/set_privacy", json!({"friVerify": "yes"}), "friVerify"),
+        ("/user/set_poke", json!({"pokeStatus": -1}), "pokeStatus"),
+        ("/user/set_poke", json!({}), "pokeStatus"),
+    ] {
+        let res = me.post(path, body.clone()).await;
+        assert_eq!((res.status, res.body["field"].as_str()), (StatusCode::BAD_REQUEST, Some(field)), "{path} {body}");
+    }
+    let p = stored(&app, &user).await;
+    assert_eq!((p.nickname.as_str(), p.st_account.as_str(), p.poke), ("Tom", "", true));
+    assert!(app.feed(&user).await.is_empty());
+}
+
+async fn without_a_session_every_profile_route_is_403(app: TestApp) {
+    for path in [
+        "/user/set_nickname",
+        "/user/set_portrait_uri",
+        "/user/set_gender",
+        "/user/set_st_account",
+        "/user/set_privacy",
+        "/user/get_privacy",
+        "/user/set_poke",
+        "/user/get_poke",
+    ] {
+        let res = app.post(path, json!({})).await;
+        assert_eq!((res.status, res.code()), (StatusCode::FORBIDDEN, 403), "{path}");
+    }
+    // A logged-out session is no better.
+    let user = app.registered().await;
+    app.as_user(&user).post("/user/logout", json!({})).await;
+    let res = app.as_user(&user).post("/user/set_nickname", json!({"nickname": "X"})).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+}
+
+async fn a_st_account_has_one_holder_and_changing_it_frees_the_old_one(app: TestApp) {
+    let ann = app.registered_as("Ann").await;
+    let bob = app.registered_as("Bob").await;
+    let set = |user: &User, account: &str| {
+        let body = json!({"stAccount": account});
+        let app = &app;
+        let cookie = user.cookie.clone();
+        async move { app.with_cookie(&cookie).post("/user/set_st_account", body).await.code() }
+    };
+    assert_eq!(set(&ann, "ann_001").await, 200);
+    assert_eq!(set(&ann, "ann_001").await, 200, "setting one's own id again is fine");
+    assert_eq!(set(&bob, "ann_001").await, 1000);
+    assert_eq!(set(&bob, "ANN_001").await, 1000, "ids are unique whatever their case");
+    assert_eq!(set(&ann, "Ann_001").await, 200, "a new spelling of one's own id");
+    assert_eq!(stored(&app, &ann).await.st_account, "Ann_001");
+    assert_eq!(set(&ann, "ann_002").await, 200);
+    assert_eq!(set(&bob, "ann_001").await, 200, "the old id is free again");
+    assert_eq!(stored(&app, &bob).await.st_account, "ann_001");
+}
+
+async fn twenty_simultaneous_claims_of_one_st_account_leave_one_holder_and_no_orphan(app: TestApp) {
+    let users = app.many_registered(20).await;
+    let bodies = concurrently(&app.router, 20, |i| {
+        axum::http::Request::post("/user/set_st_account")
+            .header("content-type", "application/json")
+            .header("cookie", &users[i].cookie)
+            .body(axum::body::Body::from(json!({"stAccount": "popular"}).to_string()))
+            .unwrap()
+    })
+    .await;
+    let winners: Vec<usize> = (0..20).filter(|&i| bodies[i]["code"] == 200).collect();
+    assert_eq!(winners.len(), 1, "{bodies:?}");
+    assert!(bodies.iter().all(|b| b["code"] == 200 || b["code"] == 1000), "{bodies:?}");
+    let winner = &users[winners[0]];
+    for (i, user) in users.iter().enumerate() {
+        let expected = if i == winners[0] { "popular" } else { "" };
+        assert_eq!(stored(&app, user).await.st_account, expected);
+    }
+    let marker = roster::store::keys::st_account_marker(&roster::domain::StAccount::parse("popular").unwrap());
+    let item = app.state.store.get(&marker).await.unwrap().expect("the marker");
+    assert_eq!(roster::store::markers::owner(&item).unwrap().as_str(), winner.id);
+}
+
+async fn privacy_defaults_to_on_and_an_omitted_flag_is_unchanged(app: TestApp) {
+    let user = app.registered().await;
+    let me = app.as_user(&user);
+    let all_on = json!({"phoneVerify": 1, "stSearchVerify": 1, "friVerify": 1, "groupVerify": 1});
+    assert_eq!(me.get("/user/get_privacy").await.body["result"], all_on);
+    assert_eq!(me.post("/user/set_privacy", json!({"phoneVerify": 0, "groupVerify": 0})).await.code(), 200);
+    assert_eq!(me.post("/user/set_privacy", json!({"groupVerify": "1"})).await.code(), 200);
+    let expected = json!({"phoneVerify": 0, "stSearchVerify": 1, "friVerify": 1, "groupVerify": 1});
+    assert_eq!(me.post("/user/get_privacy", json!({})).await.body["result"], expected);
+    assert_eq!(me.post("/user/set_privacy", json!({})).await.code(), 200, "nothing to change");
+    assert_eq!(me.get("/user/get_privacy").await.body["result"], expected);
+}
+
+async fn poke_defaults_to_on_and_can_be_turned_off(app: TestApp) {
+    let user = app.registered().await;
+    let me = app.as_user(&user);
+    assert_eq!(me.get("/user/get_poke").await.body["result"], json!({"pokeStatus": 1}));
+    assert_eq!(me.post("/user/set_poke", json!({"pokeStatus": 0})).await.code(), 200);
+    assert_eq!(me.post("/user/get_poke", json!({})).await.body["result"], json!({"pokeStatus": 0}));
+}
+
+async fn setters_cost_one_transaction_and_synced_ones_a_read_too(app: TestApp) {
+    let user = app.registered().await;
+    let counting = Counting::new();
+    let router = app.router_with_store(counting.wrap(app.state.store.clone()));
+    let call = |path: &'static str, body: serde_json::Value| {
+        let router = router.clone();
+        let cookie = user.cookie.clone();
+        async move {
+            let req = axum::http::Request::post(path)
+                .header("content-type", "application/json")
+                .header("cookie", cookie)
+                .body(axum::body::Body::from(body.to_string()))
+                .unwrap();
+            crate::support::call(router, req).await
+        }
+    };
+    for (path, body, round_trips) in [
+        ("/user/set_gender", json!({"gender": "male"}), 1),
+        ("/user/set_privacy", json!({"friVerify": 0}), 1),
+        ("/user/set_poke", json!({"pokeStatus": 0}), 1),
+        ("/user/set_nickname", json!({"nickname": "Tim"}), 2),
+        ("/user/set_st_account", json!({"stAccount": "tim_123"}), 2),
+        ("/user/get_privacy", json!({}), 1),
+    ] {
+        let (before, tx_before) = (counting.calls(), counting.transactions());
+        assert_eq!(call(path, body).await["code"], 200, "{path}");
+        assert_eq!(counting.calls() - before, round_trips, "{path}");
+        let writes = usize::from(!path.starts_with("/user/get_"));
+        assert_eq!(counting.transactions() - tx_before, writes, "{path}");
+    }
+}
+
+on_every_store!(
+    a_user_sets_nickname_portrait_and_gender,
+    what_friends_see_records_a_user_change_and_nothing_else_does,
+    simultaneous_nickname_changes_number_their_records_without_a_gap,
+    bad_settings_are_400_naming_the_field_and_change_nothing,
+    without_a_session_every_profile_route_is_403,
+    a_st_account_has_one_holder_and_changing_it_frees_the_old_one,
+    twenty_simultaneous_claims_of_one_st_account_leave_one_holder_and_no_orphan,
+    privacy_defaults_to_on_and_an_omitted_flag_is_unchanged,
+    poke_defaults_to_on_and_can_be_turned_off,
+    setters_cost_one_transaction_and_synced_ones_a_read_too,
+);
