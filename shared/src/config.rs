@@ -89,6 +89,9 @@ pub struct Limits {
     /// Failed password checks one client network (IPv4 address or IPv6 /64) may make in
     /// an hour, across all accounts: far above what a household behind one NAT mistypes.
     pub password_failures_per_ip_hour: i64,
+    /// Directory look-ups (find by phone or SealTalk id) per user and per network an hour.
+    pub lookups_per_user_hour: i64,
+    pub lookups_per_ip_hour: i64,
 }
 
 impl Default for Limits {
@@ -110,6 +113,8 @@ impl Default for Limits {
             login_failures_before_backoff: 5,
             login_backoff_max_secs: 900,
             password_failures_per_ip_hour: 100,
+            lookups_per_user_hour: 100,
+            lookups_per_ip_hour: 300,
         }
     }
 }
@@ -263,6 +268,8 @@ impl Config {
                 "ROSTER_PASSWORD_FAILURES_PER_IP_HOUR",
                 d.password_failures_per_ip_hour,
             )?,
+            lookups_per_user_hour: parse_num(&get, "ROSTER_LOOKUPS_PER_USER_HOUR", d.lookups_per_user_hour)?,
+            lookups_per_ip_hour: parse_num(&get, "ROSTER_LOOKUPS_PER_IP_HOUR", d.lookups_per_ip_hour)?,
         };
         Ok(Config {
             store,

@@ -205,7 +205,147 @@ async fn setters_cost_one_transaction_and_synced_ones_a_read_too(app: TestApp) {
     }
 }
 
+async fn a_user_is_read_by_id_with_the_phone_only_for_themself(app: TestApp) {
+    let ann = app.registered_as("Ann").await;
+    let bob = app.registered_as("Bob").await;
+    app.as_user(&bob).post("/user/set_gender", json!({"gender": "male"})).await;
+    let res = app.as_user(&ann).get(&format!("/user/{}", bob.id)).await;
+    assert_eq!(res.code(), 200, "{}", res.body);
+    let r = &res.body["result"];
+    assert_eq!((r["id"].as_str(), r["nickname"].as_str(), r["gender"].as_str()), (Some(bob.id.as_str()), Some("Bob"), Some("male")));
+    assert_eq!(r["phone"], "", "another user's phone is hidden");
+    assert!(r["updatedAt"].as_str().unwrap().ends_with('Z') && r["updatedTime"].is_i64());
+    // POST too, as the reference server serves it; the user sees their own phone.
+    let own = app.as_user(&bob).post(&format!("/user/{}", bob.id), json!({})).await;
+    assert_eq!(own.body["result"]["phone"], bob.national.as_str());
+    // Unknown and malformed ids.
+    assert_eq!(app.as_user(&ann).get("/user/AAAAAAAAAAAAAAAA").await.status, StatusCode::NOT_FOUND);
+    let bad = app.as_user(&ann).get("/user/..%2Fetc").await;
+    assert_eq!((bad.status, bad.body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("id")));
+    assert_eq!(app.get(&format!("/user/{}", bob.id)).await.status, StatusCode::FORBIDDEN);
+}
+
+async fn a_batch_lists_known_users_once_and_refuses_more_than_a_hundred(app: TestApp) {
+    let users = app.many_registered(3).await;
+    let me = app.as_user(&users[0]);
+    let path = format!(
+        "/user/batch?id={}&id={}&id={}&id=AAAAAAAAAAAAAAAA",
+        users[1].id, users[2].id, users[1].id
+    );
+    let res = me.get(&path).await;
+    assert_eq!(res.code(), 200, "{}", res.body);
+    let ids: Vec<&str> = res.body["result"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec![users[1].id.as_str(), users[2].id.as_str()]);
+    assert_eq!(res.body["result"][0]["nickname"], "User1");
+    assert!(res.body["result"][0].get("phone").is_none(), "a card holds no phone");
+    let many: Vec<String> = (0..101).map(|i| format!("id=AAAAAAAAAAAA{i:04}")).collect();
+    let res = me.get(&format!("/user/batch?{}", many.join("&"))).await;
+    assert_eq!((res.status, res.body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("id")));
+    let hundred: Vec<String> = (0..100).map(|i| format!("id=AAAAAAAAAAAA{i:04}")).collect();
+    let res = me.get(&format!("/user/batch?{}&id={}", hundred[..99].join("&"), users[1].id)).await;
+    assert_eq!(res.body["result"].as_array().unwrap().len(), 1, "a hundred ids are one read");
+    let res = me.post("/user/batch", json!({"id": [users[2].id]})).await;
+    assert_eq!(res.body["result"][0]["id"], users[2].id.as_str());
+}
+
+async fn reading_users_is_one_round_trip_with_the_session_check(app: TestApp) {
+    let users = app.many_registered(2).await;
+    let counting = Counting::new();
+    let router = app.router_with_store(counting.wrap(app.state.store.clone()));
+    for path in [format!("/user/{}", users[1].id), format!("/user/batch?id={}&id={}", users[0].id, users[1].id)] {
+        let req = axum::http::Request::get(path.as_str())
+            .header("cookie", &users[0].cookie)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let before = counting.calls();
+        assert_eq!(crate::support::call(router.clone(), req).await["code"], 200, "{path}");
+        assert_eq!(counting.calls() - before, 1, "{path}");
+    }
+    // A find is at most two round trips: the count with the marker, then the profile.
+    let req = axum::http::Request::get(format!("/user/find/86/{}", users[1].national))
+        .header("cookie", &users[0].cookie)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let before = counting.calls();
+    assert_eq!(crate::support::call(router.clone(), req).await["code"], 200);
+    assert_eq!(counting.calls() - before, 3, "two in parallel, then one");
+}
+
+async fn phone_verify_decides_whether_a_phone_finds_its_owner(app: TestApp) {
+    let ann = app.registered_as("Ann").await;
+    let bob = app.registered_as("Bob").await;
+    let me = app.as_user(&ann);
+    let by_path = format!("/user/find/86/{}", bob.national);
+    let by_query = format!("/user/find_user?region=86&phone={}", bob.national);
+    let res = me.get(&by_path).await;
+    assert_eq!(res.body["result"], json!({"id": bob.id, "nickname": "Bob", "portraitUri": ""}));
+    let res = me.post(&by_query, json!({})).await;
+    assert_eq!((res.body["result"]["id"].as_str(), res.body["result"]["stAccount"].as_str()), (Some(bob.id.as_str()), Some("")));
+    app.as_user(&bob).post("/user/set_privacy", json!({"phoneVerify": 0})).await;
+    let hidden = me.get(&by_path).await;
+    let (unknown, _) = crate::support::new_phone();
+    let absent = me.get(&format!("/user/find/86/{unknown}")).await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+    assert_eq!(hidden.body, absent.body, "a hidden user and an unknown number look the same");
+    assert_eq!(me.get(&by_query).await.status, StatusCode::NOT_FOUND);
+    // stSearchVerify does not guard phone look-ups.
+    app.as_user(&bob).post("/user/set_privacy", json!({"phoneVerify": 1, "stSearchVerify": 0})).await;
+    assert_eq!(me.get(&by_path).await.code(), 200);
+    let invalid = me.get("/user/find/86/20012341234").await;
+    assert_eq!((invalid.status, invalid.body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("phone")));
+}
+
+async fn st_search_verify_decides_whether_a_st_account_finds_its_owner(app: TestApp) {
+    let ann = app.registered_as("Ann").await;
+    let bob = app.registered_as("Bob").await;
+    app.as_user(&bob).post("/user/set_st_account", json!({"stAccount": "bob_the_1"})).await;
+    let me = app.as_user(&ann);
+    let res = me.get("/user/find_user?st_account=BOB_the_1").await;
+    assert_eq!(res.body["result"]["id"], bob.id.as_str(), "{}", res.body);
+    assert_eq!(res.body["result"]["stAccount"], "bob_the_1");
+    app.as_user(&bob).post("/user/set_privacy", json!({"stSearchVerify": 0})).await;
+    assert_eq!(me.get("/user/find_user?st_account=bob_the_1").await.status, StatusCode::NOT_FOUND);
+    // phoneVerify does not guard SealTalk id look-ups.
+    app.as_user(&bob).post("/user/set_privacy", json!({"stSearchVerify": 1, "phoneVerify": 0})).await;
+    assert_eq!(me.get("/user/find_user?st_account=bob_the_1").await.code(), 200);
+    let neither = me.get("/user/find_user").await;
+    assert_eq!((neither.status, neither.body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("st_account")));
+    assert_eq!(app.get("/user/find_user?st_account=bob_the_1").await.status, StatusCode::FORBIDDEN);
+}
+
+async fn look_ups_are_rate_limited_per_user_and_per_network(app: TestApp) {
+    let app = TestApp::spawn_with(app.kind, |c| {
+        c.limits.lookups_per_user_hour = 3;
+        c.limits.lookups_per_ip_hour = 5;
+    })
+    .await;
+    let users = app.many_registered(3).await;
+    let find = |user: &User, ip: [u8; 4]| {
+        let req = axum::http::Request::get(format!("/user/find/86/{}", users[2].national))
+            .header("cookie", &user.cookie)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let app = &app;
+        async move { app.send(req, ip).await.code() }
+    };
+    for _ in 0..3 {
+        assert_eq!(find(&users[0], [203, 0, 113, 1]).await, 200);
+    }
+    assert_eq!(find(&users[0], [203, 0, 113, 2]).await, 5000, "the user's allowance is spent");
+    assert_eq!(find(&users[1], [203, 0, 113, 1]).await, 200);
+    assert_eq!(find(&users[1], [203, 0, 113, 1]).await, 200);
+    assert_eq!(find(&users[1], [203, 0, 113, 1]).await, 5000, "the network's allowance is spent");
+    app.clock.advance_secs(3600);
+    assert_eq!(find(&users[0], [203, 0, 113, 1]).await, 200, "a new hour");
+}
+
 on_every_store!(
+    a_user_is_read_by_id_with_the_phone_only_for_themself,
+    a_batch_lists_known_users_once_and_refuses_more_than_a_hundred,
+    reading_users_is_one_round_trip_with_the_session_check,
+    phone_verify_decides_whether_a_phone_finds_its_owner,
+    st_search_verify_decides_whether_a_st_account_finds_its_owner,
+    look_ups_are_rate_limited_per_user_and_per_network,
     a_user_sets_nickname_portrait_and_gender,
     what_friends_see_records_a_user_change_and_nothing_else_does,
     simultaneous_nickname_changes_number_their_records_without_a_gap,

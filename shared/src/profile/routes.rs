@@ -1,13 +1,16 @@
-//! HTTP routes of the `profile` group (SealTalk-compatible): setters, privacy and poke.
+//! HTTP routes of the `profile` group (SealTalk-compatible): setters, privacy and poke,
+//! and reading other users (every read is GET or POST, as the reference server serves).
 
-use axum::extract::State;
+use axum::extract::{Path, RawQuery, State};
 use axum::routing::post;
 use serde_json::json;
 
+use super::lookups::{self, Lookup};
 use super::settings;
+use super::view::Viewer;
 use crate::auth::Credential;
-use crate::domain::{Gender, Nickname, PortraitUri, PrivacyChange, StAccount};
-use crate::http::{ok, ok_with, ApiResult, Input, Routes};
+use crate::domain::{Gender, Nickname, PhoneNumber, PortraitUri, PrivacyChange, StAccount, UserId, ValidationError};
+use crate::http::{ok, ok_with, ApiResult, ClientIp, Input, Routes};
 use crate::state::AppState;
 
 pub fn routes() -> Routes {
@@ -20,7 +23,87 @@ pub fn routes() -> Routes {
         ("/user/get_privacy", axum::routing::get(get_privacy).post(get_privacy)),
         ("/user/set_poke", post(set_poke)),
         ("/user/get_poke", axum::routing::get(get_poke).post(get_poke)),
+        ("/user/batch", axum::routing::get(batch).post(batch)),
+        ("/user/find/{region}/{phone}", axum::routing::get(find_by_phone).post(find_by_phone)),
+        ("/user/find_user", axum::routing::get(find_user).post(find_user)),
+        ("/user/{id}", axum::routing::get(user).post(user)),
     ]
+}
+
+/// At most this many ids in one batch.
+const MAX_BATCH_IDS: usize = 100;
+
+async fn user(State(state): State<AppState>, cred: Credential, Path(id): Path<String>) -> ApiResult {
+    let id = UserId::parse("id", &id)?;
+    ok_with(lookups::user(&state, &cred, &id).await?)
+}
+
+/// `?id=a&id=b` (SealTalk's reference server), or `id` as a list or a comma-separated
+/// string in the body; a repeated id counts once.
+fn batch_ids(query: Option<&str>, input: &Input) -> Result<Vec<UserId>, ValidationError> {
+    let mut raw: Vec<String> = vec![];
+    if let Some(q) = query {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q)
+            .map_err(|_| ValidationError::new("id", "is not a valid query string"))?;
+        raw.extend(pairs.into_iter().filter(|(k, _)| k == "id").map(|(_, v)| v));
+    }
+    match input.get("id") {
+        Some(serde_json::Value::Array(list)) => {
+            for v in list {
+                raw.push(v.as_str().ok_or_else(|| ValidationError::new("id", "must be user ids"))?.to_string());
+            }
+        }
+        Some(serde_json::Value::String(s)) if query.is_none() => raw.push(s.clone()),
+        _ => {}
+    }
+    let mut ids: Vec<UserId> = vec![];
+    for r in raw.iter().flat_map(|r| r.split(',')).map(str::trim).filter(|r| !r.is_empty()) {
+        let id = UserId::parse("id", r)?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    if ids.is_empty() {
+        return Err(ValidationError::new("id", "is required (one or more user ids)"));
+    }
+    if ids.len() > MAX_BATCH_IDS {
+        return Err(ValidationError::new("id", format!("must name at most {MAX_BATCH_IDS} users")));
+    }
+    Ok(ids)
+}
+
+async fn batch(State(state): State<AppState>, cred: Credential, RawQuery(query): RawQuery, input: Input) -> ApiResult {
+    let ids = batch_ids(query.as_deref(), &input)?;
+    ok_with(lookups::batch(&state, &cred, &ids).await?)
+}
+
+async fn find_by_phone(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    cred: Credential,
+    Path((region, phone)): Path<(String, String)>,
+) -> ApiResult {
+    let phone = PhoneNumber::parse(&region, &phone)?;
+    let (id, profile) = lookups::find(&state, &cred, ip, &Lookup::Phone(phone)).await?;
+    ok_with(Viewer(&cred.user).card(&id, &profile))
+}
+
+async fn find_user(State(state): State<AppState>, ClientIp(ip): ClientIp, cred: Credential, input: Input) -> ApiResult {
+    let lookup = match input.opt_string("st_account")?.filter(|s| !s.is_empty()) {
+        Some(account) => Lookup::StAccount(StAccount::parse(&account).map_err(|e| ValidationError::new("st_account", e.message))?),
+        None if input.opt_string("phone")?.is_some() || input.opt_string("region")?.is_some() => {
+            Lookup::Phone(input.phone()?)
+        }
+        None => return Err(ValidationError::new("st_account", "give st_account, or region and phone").into()),
+    };
+    let (id, p) = lookups::find(&state, &cred, ip, &lookup).await?;
+    ok_with(json!({
+        "id": id,
+        "nickname": p.nickname,
+        "gender": p.gender,
+        "portraitUri": p.portrait_uri,
+        "stAccount": p.st_account,
+    }))
 }
 
 async fn set_nickname(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
@@ -71,7 +154,7 @@ async fn get_privacy(State(state): State<AppState>, cred: Credential) -> ApiResu
 async fn set_poke(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
     let on = input
         .opt_flag("pokeStatus")?
-        .ok_or_else(|| crate::domain::ValidationError::new("pokeStatus", "is required"))?;
+        .ok_or_else(|| ValidationError::new("pokeStatus", "is required"))?;
     settings::set_poke(&state, &cred, on).await?;
     ok()
 }

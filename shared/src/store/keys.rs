@@ -110,6 +110,16 @@ pub fn network_of(ip: &IpAddr) -> String {
     }
 }
 
+/// Directory look-ups (by phone or SealTalk id) per user and hour.
+pub fn lookups_per_user_hour(user: &UserId, hour: i64) -> Key {
+    Key::new(user_pk(user), format!("LOOKUP#H#{hour}"))
+}
+
+/// Directory look-ups per client network and hour.
+pub fn lookups_per_network_hour(ip: &IpAddr, hour: i64) -> Key {
+    Key::new(format!("IP#{}", network_of(ip)), format!("LOOKUP#H#{hour}"))
+}
+
 /// Failed password checks per client network and hour (password spraying).
 pub fn password_failures_per_network_hour(ip: &IpAddr, hour: i64) -> Key {
     Key::new(format!("IP#{}", network_of(ip)), format!("PWFAIL#H#{hour}"))

@@ -1,0 +1,107 @@
+//! Reading other users: by id, a batch of ids, or a directory look-up by phone number
+//! or SealTalk id. Everything returned goes through the privacy view; look-ups are
+//! rate limited per user and per network so the directory cannot be scraped.
+
+use std::net::IpAddr;
+
+use super::view::{Card, UserView, Viewer};
+use crate::auth::Credential;
+use crate::domain::{LoginId, PhoneNumber, StAccount, UserId};
+use crate::error::Error;
+use crate::ports::Key;
+use crate::state::AppState;
+use crate::store::profile::{self, Profile};
+use crate::store::{codes, keys, markers, Tx, TxError};
+
+pub async fn user(state: &AppState, cred: &Credential, target: &UserId) -> Result<UserView, Error> {
+    let [item] = cred.read(state, [profile::key(target)]).await?;
+    let item = item.ok_or_else(|| Error::NotFound("no such user".into()))?;
+    Ok(Viewer(&cred.user).user(target, &Profile::from_item(&item)?))
+}
+
+/// Cards of the given users (distinct, at most 100), unknown ones left out.
+pub async fn batch(state: &AppState, cred: &Credential, ids: &[UserId]) -> Result<Vec<Card>, Error> {
+    let keys: Vec<Key> = ids.iter().map(profile::key).collect();
+    let items = cred.read_many(state, &keys).await?;
+    let viewer = Viewer(&cred.user);
+    let mut cards = vec![];
+    for (id, item) in ids.iter().zip(items) {
+        if let Some(item) = item {
+            cards.push(viewer.card(id, &Profile::from_item(&item)?));
+        }
+    }
+    Ok(cards)
+}
+
+pub enum Lookup {
+    Phone(PhoneNumber),
+    StAccount(StAccount),
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    Session,
+    PerUser,
+    PerNetwork,
+}
+
+/// Counts a look-up against the caller's and the network's hourly allowance, in one
+/// transaction with the session check.
+async fn count_lookup(state: &AppState, cred: &Credential, ip: IpAddr) -> Result<(), Error> {
+    let limits = &state.config.limits;
+    let hour = state.clock.now_secs().div_euclid(3600);
+    let hour_end = (hour + 1) * 3600;
+    let tx = Tx::new()
+        .step(Step::Session, cred.check_op())
+        .step(
+            Step::PerUser,
+            codes::bounded_increment(keys::lookups_per_user_hour(&cred.user, hour), limits.lookups_per_user_hour, hour_end),
+        )
+        .step(
+            Step::PerNetwork,
+            codes::bounded_increment(keys::lookups_per_network_hour(&ip, hour), limits.lookups_per_ip_hour, hour_end),
+        );
+    match tx.commit(state.store.as_ref()).await {
+        Ok(()) => Ok(()),
+        Err(TxError::Failed(Step::Session)) => Err(cred.rejected()),
+        Err(TxError::Failed(Step::PerUser)) => Err(Error::Throttled("too many look-ups by this user this hour")),
+        Err(TxError::Failed(Step::PerNetwork)) => Err(Error::Throttled("too many look-ups from this network this hour")),
+        Err(TxError::Conflict) => Err(Error::Contended),
+        Err(TxError::Store(e)) => Err(e.into()),
+    }
+}
+
+/// Finds a user by phone or SealTalk id, if their privacy settings allow it. An unknown
+/// identifier and a hidden user get the same answer after the same work: the marker
+/// read and the rate count go together, then one profile read (of a key that cannot
+/// exist when the identifier is unknown).
+pub async fn find(state: &AppState, cred: &Credential, ip: IpAddr, lookup: &Lookup) -> Result<(UserId, Profile), Error> {
+    let marker_key = match lookup {
+        Lookup::Phone(phone) => markers::key(&LoginId::Phone(phone.clone())),
+        Lookup::StAccount(account) => keys::st_account_marker(account),
+    };
+    let (counted, marker) = tokio::join!(count_lookup(state, cred, ip), state.store.get(&marker_key));
+    counted?;
+    let owner = match marker? {
+        Some(item) => Some(markers::owner(&item)?),
+        None => None,
+    };
+    // No owner: read a profile no user can have, so the work is the same.
+    let nobody = UserId::from_minted("-unknown-".into());
+    let target = owner.clone().unwrap_or(nobody);
+    let item = state.store.get(&profile::key(&target)).await?;
+    let not_found = || Error::NotFound("no user matches".into());
+    let (Some(owner), Some(item)) = (owner, item) else {
+        return Err(not_found());
+    };
+    let found = Profile::from_item(&item)?;
+    let viewer = Viewer(&cred.user);
+    let allowed = match lookup {
+        Lookup::Phone(_) => viewer.may_find_by_phone(&found),
+        Lookup::StAccount(_) => viewer.may_find_by_st_account(&found),
+    };
+    if !allowed {
+        return Err(not_found());
+    }
+    Ok((owner, found))
+}

@@ -1,0 +1,112 @@
+//! The privacy view: the one place that decides what a viewer sees of another user's
+//! profile. Every route that returns another user's data goes through it.
+
+use serde::Serialize;
+
+use crate::domain::UserId;
+use crate::store::profile::Profile;
+
+/// A user as another user sees them (SealTalk's user object).
+#[derive(Serialize, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct UserView {
+    pub id: String,
+    pub nickname: String,
+    pub portrait_uri: String,
+    pub gender: String,
+    pub st_account: String,
+    /// The national number, or "" when the viewer may not see it.
+    pub phone: String,
+    pub updated_at: String,
+    pub updated_time: i64,
+}
+
+/// `{id, nickname, portraitUri}`: what anyone may see of anyone.
+#[derive(Serialize, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Card {
+    pub id: String,
+    pub nickname: String,
+    pub portrait_uri: String,
+}
+
+pub struct Viewer<'a>(pub &'a UserId);
+
+impl Viewer<'_> {
+    /// The phone is the user's own business: they see it; friends (relations) and a
+    /// `displayPhone` setting (identities) will widen this here and nowhere else.
+    fn sees_phone(&self, target: &UserId) -> bool {
+        self.0 == target
+    }
+
+    pub fn user(&self, target: &UserId, p: &Profile) -> UserView {
+        let phone = match &p.phone {
+            Some(phone) if self.sees_phone(target) => phone.national().to_string(),
+            _ => String::new(),
+        };
+        UserView {
+            id: target.to_string(),
+            nickname: p.nickname.clone(),
+            portrait_uri: p.portrait_uri.clone(),
+            gender: p.gender.clone(),
+            st_account: p.st_account.clone(),
+            phone,
+            updated_at: iso_millis(p.updated_at),
+            updated_time: p.updated_at,
+        }
+    }
+
+    pub fn card(&self, target: &UserId, p: &Profile) -> Card {
+        Card {
+            id: target.to_string(),
+            nickname: p.nickname.clone(),
+            portrait_uri: p.portrait_uri.clone(),
+        }
+    }
+
+    /// Whether a search by phone number may find this user (`phoneVerify`).
+    pub fn may_find_by_phone(&self, p: &Profile) -> bool {
+        p.privacy.phone_verify
+    }
+
+    /// Whether a search by SealTalk id may find this user (`stSearchVerify`).
+    pub fn may_find_by_st_account(&self, p: &Profile) -> bool {
+        p.privacy.st_search_verify
+    }
+}
+
+/// `2019-01-04T10:41:52.000Z` from epoch milliseconds (UTC; the proleptic Gregorian
+/// calendar, by Howard Hinnant's days-to-civil algorithm: no date crate for one format).
+pub fn iso_millis(ms: i64) -> String {
+    let (secs, milli) = (ms.div_euclid(1000), ms.rem_euclid(1000));
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{milli:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_read_as_sealtalk_writes_them() {
+        // The pairs from SealTalk's own blacklist example.
+        assert_eq!(iso_millis(1_546_598_512_000), "2019-01-04T10:41:52.000Z");
+        assert_eq!(iso_millis(1_567_601_680_000), "2019-09-04T12:54:40.000Z");
+        assert_eq!(iso_millis(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(iso_millis(951_782_400_123), "2000-02-29T00:00:00.123Z");
+    }
+}
