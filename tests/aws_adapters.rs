@@ -61,9 +61,19 @@ async fn an_s3_presigned_put_uploads_the_file_to_the_bucket() {
     let bucket = format!("roster-avatars-{}", std::process::id());
     let _ = s3.create_bucket().bucket(&bucket).send().await;
     let signer = S3Uploads::new(s3.clone(), bucket.clone());
-    let up = signer.presign_put("avatars/u1/a.png", "image/png", 300).await.unwrap();
+    let up = signer.presign_put("avatars/u1/a.png", "image/png", Some(3), 300).await.unwrap();
     assert_eq!(up.method, "PUT");
     assert!(up.url.contains("X-Amz-Signature="), "{}", up.url);
+    // S3 refuses a request whose signed headers differ; moto does not check signatures,
+    // so what is pinned here is that type and length are among the signed headers.
+    let signed = up
+        .url
+        .split(['?', '&'])
+        .find_map(|kv| kv.strip_prefix("X-Amz-SignedHeaders="))
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(signed.contains("content-length") && signed.contains("content-type"), "{signed}");
+    assert!(up.headers.iter().any(|(k, v)| k == "content-length" && v == "3"), "{:?}", up.headers);
     let client = reqwest::Client::new();
     let res = client
         .put(&up.url)
@@ -114,7 +124,7 @@ async fn a_local_presigned_put_stores_the_file_and_only_for_its_key_type_and_tim
     let up = app
         .state
         .uploads
-        .presign_put("avatars/u1/face.png", "image/png", 300)
+        .presign_put("avatars/u1/face.png", "image/png", None, 300)
         .await
         .unwrap();
     assert_eq!(

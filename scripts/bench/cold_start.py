@@ -87,6 +87,7 @@ def main():
         "ROSTER_SMS": "sns",
         "ROSTER_UPLOADS": "s3",
         "ROSTER_BUCKET": "roster-bench",
+        "ROSTER_AVATAR_BASE_URL": "https://avatars.example.com",
         "ROSTER_CODE_SECRET": key,
         "ROSTER_SIGNING_KEY": key,
         "ROSTER_PRODUCTION": "true",

@@ -92,6 +92,8 @@ pub struct Limits {
     /// Directory look-ups (find by phone or SealTalk id) per user and per network an hour.
     pub lookups_per_user_hour: i64,
     pub lookups_per_ip_hour: i64,
+    /// The largest avatar an upload token admits, in bytes.
+    pub avatar_max_bytes: i64,
 }
 
 impl Default for Limits {
@@ -115,6 +117,7 @@ impl Default for Limits {
             password_failures_per_ip_hour: 100,
             lookups_per_user_hour: 100,
             lookups_per_ip_hour: 300,
+            avatar_max_bytes: 5 * 1024 * 1024,
         }
     }
 }
@@ -147,10 +150,21 @@ pub struct Config {
     pub sqlite_durability: crate::adapters::sqlite_store::Durability,
     /// Base URL of the local server, for local upload URLs.
     pub public_url: String,
+    /// Public base URL avatars are served from (the CloudFront domain on AWS); locally the
+    /// local upload routes.
+    pub avatar_base_url: Option<String>,
     pub limits: Limits,
 }
 
 impl Config {
+    /// Where avatars are served from: the configured base URL, or the local upload routes.
+    pub fn avatar_domain(&self) -> String {
+        match &self.avatar_base_url {
+            Some(url) => url.clone(),
+            None => format!("{}/_local/uploads", self.public_url.trim_end_matches('/')),
+        }
+    }
+
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
     }
@@ -232,6 +246,12 @@ impl Config {
                 "is true, so ROSTER_STORE=dynamodb, ROSTER_SMS=sns and ROSTER_UPLOADS=s3 are required",
             ));
         }
+        if matches!(uploads, UploadSetting::S3 { .. }) && get("ROSTER_AVATAR_BASE_URL").is_none_or(|u| u.trim().is_empty()) {
+            return Err(err(
+                "ROSTER_AVATAR_BASE_URL",
+                "is required with ROSTER_UPLOADS=s3: the public base URL avatars are served from",
+            ));
+        }
         let sms_regions = parse_regions(get("ROSTER_SMS_REGIONS").as_deref().unwrap_or(DEFAULT_SMS_REGIONS))?;
         let d = Limits::default();
         let limits = Limits {
@@ -270,6 +290,7 @@ impl Config {
             )?,
             lookups_per_user_hour: parse_num(&get, "ROSTER_LOOKUPS_PER_USER_HOUR", d.lookups_per_user_hour)?,
             lookups_per_ip_hour: parse_num(&get, "ROSTER_LOOKUPS_PER_IP_HOUR", d.lookups_per_ip_hour)?,
+            avatar_max_bytes: parse_num(&get, "ROSTER_AVATAR_MAX_BYTES", d.avatar_max_bytes)?,
         };
         Ok(Config {
             store,
@@ -295,6 +316,7 @@ impl Config {
                     ))
                 }
             },
+            avatar_base_url: get("ROSTER_AVATAR_BASE_URL").map(|u| u.trim().trim_end_matches('/').to_string()),
             public_url: get("ROSTER_PUBLIC_URL").unwrap_or_else(|| "http://127.0.0.1:7700".into()),
             limits,
         })
@@ -446,6 +468,8 @@ mod tests {
             ("ROSTER_SMS", "sns"),
             ("ROSTER_UPLOADS", "s3"),
             ("ROSTER_BUCKET", "b"),
+            ("ROSTER_AVATAR_BASE_URL", "https://d111111abcdef8.cloudfront.net"),
+            ("ROSTER_AVATAR_BASE_URL", "https://d111111abcdef8.cloudfront.net"),
             ("ROSTER_CODE_SECRET", key.as_str()),
             ("ROSTER_SIGNING_KEY", key.as_str()),
         ];

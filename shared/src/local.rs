@@ -59,6 +59,8 @@ async fn outbox(State(state): State<AppState>) -> ApiResult {
 struct UploadParams {
     expires: i64,
     content_type: String,
+    #[serde(default)]
+    content_length: Option<u64>,
     signature: String,
 }
 
@@ -79,7 +81,7 @@ async fn upload(
     let uploads = &local(&state)?.uploads;
     let p: UploadParams = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
         .map_err(|_| crate::domain::ValidationError::new("query", "must hold expires, contentType and signature"))?;
-    let path = match uploads.verify(&key, &p.content_type, p.expires, &p.signature) {
+    let path = match uploads.verify(&key, &p.content_type, p.content_length, p.expires, &p.signature) {
         Ok(path) => path,
         Err(e) => return Ok(upload_refused(e)),
     };
@@ -88,6 +90,10 @@ async fn upload(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if sent_type != p.content_type {
+        return Ok(upload_refused(LocalUploadError::BadSignature));
+    }
+    // A signed length is part of the deal, as S3 enforces it.
+    if p.content_length.is_some_and(|n| n != body.len() as u64) {
         return Ok(upload_refused(LocalUploadError::BadSignature));
     }
     if let Some(dir) = path.parent() {

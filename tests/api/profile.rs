@@ -339,7 +339,74 @@ async fn look_ups_are_rate_limited_per_user_and_per_network(app: TestApp) {
     assert_eq!(find(&users[0], [203, 0, 113, 1]).await, 200, "a new hour");
 }
 
+/// The avatar flow on the local server: token, PUT the bytes, set the portrait, fetch it.
+async fn an_avatar_is_uploaded_with_a_presigned_put_and_becomes_the_portrait(app: TestApp) {
+    let user = app.registered().await;
+    let png: &[u8] = b"\x89PNG\r\n\x1a\nnot-really-a-png";
+    let res = app
+        .as_user(&user)
+        .get(&format!("/user/get_image_token?contentType=image/png&contentLength={}", png.len()))
+        .await;
+    assert_eq!(res.code(), 200, "{}", res.body);
+    let t = &res.body["result"];
+    assert_eq!(t["target"], "s3");
+    assert_eq!(t["token"], t["uploadUrl"]);
+    assert_eq!(t["method"], "PUT");
+    let key = t["key"].as_str().unwrap();
+    assert!(key.starts_with(&format!("avatars/{}/", user.id)) && key.ends_with(".png"), "{key}");
+    assert!(key.len() > format!("avatars/{}/", user.id).len() + 20, "an unguessable name: {key}");
+    let public = t["publicUrl"].as_str().unwrap();
+    assert_eq!(public, format!("{}/{key}", t["domain"].as_str().unwrap()));
+    assert_eq!(t["headers"]["content-type"], "image/png");
+    assert_eq!(t["headers"]["content-length"], png.len().to_string());
+    assert_eq!(t["expiresIn"], 600);
+
+    let upload = |body: &'static [u8]| {
+        let url = t["uploadUrl"].as_str().unwrap().replace("http://127.0.0.1:7700", "");
+        let req = axum::http::Request::put(url)
+            .header("content-type", "image/png")
+            .body(axum::body::Body::from(body))
+            .unwrap();
+        app.send_raw(req)
+    };
+    assert_eq!(upload(b"\x89PNG\r\n\x1a\nshort").await.status(), StatusCode::FORBIDDEN, "another length");
+    assert_eq!(upload(b"\x89PNG\r\n\x1a\nnot-really-a-png").await.status(), StatusCode::OK);
+    let set = app.as_user(&user).post("/user/set_portrait_uri", json!({"portraitUri": public})).await;
+    assert_eq!(set.code(), 200, "{}", set.body);
+    let fetched = app
+        .send_raw(
+            axum::http::Request::get(public.replace("http://127.0.0.1:7700", ""))
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(fetched.status(), StatusCode::OK);
+    let bytes = http_body_util::BodyExt::collect(fetched.into_body()).await.unwrap().to_bytes();
+    assert_eq!(&bytes[..], png);
+    assert_eq!(stored(&app, &user).await.portrait_uri, public);
+}
+
+async fn an_image_token_refuses_other_types_and_sizes_and_needs_a_session(app: TestApp) {
+    let user = app.registered().await;
+    for (query, field) in [
+        ("contentType=image/svg%2Bxml", "contentType"),
+        ("contentType=text/html", "contentType"),
+        ("contentLength=0", "contentLength"),
+        ("contentLength=5242881", "contentLength"),
+        ("contentLength=lots", "contentLength"),
+    ] {
+        let res = app.as_user(&user).get(&format!("/user/get_image_token?{query}")).await;
+        assert_eq!((res.status, res.body["field"].as_str()), (StatusCode::BAD_REQUEST, Some(field)), "{query}");
+    }
+    let res = app.as_user(&user).post("/user/get_image_token", json!({"contentType": "image/webp", "contentLength": 5242880})).await;
+    assert_eq!(res.code(), 200, "5 MB is allowed: {}", res.body);
+    assert!(res.body["result"]["key"].as_str().unwrap().ends_with(".webp"));
+    assert_eq!(app.get("/user/get_image_token").await.status, StatusCode::FORBIDDEN);
+}
+
 on_every_store!(
+    an_avatar_is_uploaded_with_a_presigned_put_and_becomes_the_portrait,
+    an_image_token_refuses_other_types_and_sizes_and_needs_a_session,
     a_user_is_read_by_id_with_the_phone_only_for_themself,
     a_batch_lists_known_users_once_and_refuses_more_than_a_hundred,
     reading_users_is_one_round_trip_with_the_session_check,

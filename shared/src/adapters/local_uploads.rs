@@ -38,13 +38,18 @@ impl LocalUploads {
         }
     }
 
-    fn parts<'a>(key: &'a str, content_type: &'a str, expires: &'a str) -> [&'a [u8]; 4] {
+    fn parts<'a>(key: &'a str, content_type: &'a str, length: &'a str, expires: &'a str) -> [&'a [u8]; 5] {
         [
             b"upload:PUT",
             key.as_bytes(),
             content_type.as_bytes(),
+            length.as_bytes(),
             expires.as_bytes(),
         ]
+    }
+
+    fn length_part(length: Option<u64>) -> String {
+        length.map_or_else(|| "-".to_string(), |n| n.to_string())
     }
 
     /// Where an accepted upload is written, after checking the presigned parameters.
@@ -52,6 +57,7 @@ impl LocalUploads {
         &self,
         key: &str,
         content_type: &str,
+        content_length: Option<u64>,
         expires: i64,
         signature_hex: &str,
     ) -> Result<PathBuf, LocalUploadError> {
@@ -61,7 +67,10 @@ impl LocalUploads {
         let given = hex::decode(signature_hex).map_err(|_| LocalUploadError::BadSignature)?;
         if !self
             .key
-            .verify(&Self::parts(key, content_type, &expires.to_string()), &given)
+            .verify(
+                &Self::parts(key, content_type, &Self::length_part(content_length), &expires.to_string()),
+                &given,
+            )
         {
             return Err(LocalUploadError::BadSignature);
         }
@@ -87,19 +96,32 @@ fn encode_component(s: &str) -> String {
 
 #[async_trait]
 impl UploadSigner for LocalUploads {
-    async fn presign_put(&self, key: &str, content_type: &str, ttl_secs: u64) -> Result<PresignedUpload, UploadError> {
+    async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        content_length: Option<u64>,
+        ttl_secs: u64,
+    ) -> Result<PresignedUpload, UploadError> {
         let expires = self.clock.now_secs() + ttl_secs as i64;
-        let sig = self.key.sign_hex(&Self::parts(key, content_type, &expires.to_string()));
+        let length = Self::length_part(content_length);
+        let sig = self.key.sign_hex(&Self::parts(key, content_type, &length, &expires.to_string()));
         let path: Vec<String> = key.split('/').map(encode_component).collect();
+        let mut headers = vec![("content-type".to_string(), content_type.to_string())];
+        let mut url = format!(
+            "{}/_local/uploads/{}?expires={expires}&contentType={}&signature={sig}",
+            self.base_url.trim_end_matches('/'),
+            path.join("/"),
+            encode_component(content_type)
+        );
+        if let Some(n) = content_length {
+            url.push_str(&format!("&contentLength={n}"));
+            headers.push(("content-length".into(), n.to_string()));
+        }
         Ok(PresignedUpload {
             method: "PUT".into(),
-            url: format!(
-                "{}/_local/uploads/{}?expires={expires}&contentType={}&signature={sig}",
-                self.base_url.trim_end_matches('/'),
-                path.join("/"),
-                encode_component(content_type)
-            ),
-            headers: vec![("content-type".into(), content_type.into())],
+            url,
+            headers,
             key: key.to_string(),
             expires_at: expires,
         })

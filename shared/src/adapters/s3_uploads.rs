@@ -24,7 +24,13 @@ impl S3Uploads {
 
 #[async_trait]
 impl UploadSigner for S3Uploads {
-    async fn presign_put(&self, key: &str, content_type: &str, ttl_secs: u64) -> Result<PresignedUpload, UploadError> {
+    async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        content_length: Option<u64>,
+        ttl_secs: u64,
+    ) -> Result<PresignedUpload, UploadError> {
         let cfg = PresigningConfig::expires_in(Duration::from_secs(ttl_secs))
             .map_err(|e| UploadError::Signing(e.to_string()))?;
         let req = self
@@ -33,6 +39,7 @@ impl UploadSigner for S3Uploads {
             .bucket(&self.bucket)
             .key(key)
             .content_type(content_type)
+            .set_content_length(content_length.and_then(|n| i64::try_from(n).ok()))
             .presigned(cfg)
             .await
             .map_err(|e| UploadError::Signing(e.to_string()))?;

@@ -17,7 +17,13 @@ impl MessageSender for NotInThisFunction {
 
 #[async_trait]
 impl UploadSigner for NotInThisFunction {
-    async fn presign_put(&self, _key: &str, _content_type: &str, _ttl: u64) -> Result<PresignedUpload, UploadError> {
+    async fn presign_put(
+        &self,
+        _key: &str,
+        _content_type: &str,
+        _content_length: Option<u64>,
+        _ttl: u64,
+    ) -> Result<PresignedUpload, UploadError> {
         Err(UploadError::Signing("this function is built without uploads".into()))
     }
 }

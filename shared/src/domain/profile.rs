@@ -76,6 +76,61 @@ impl PortraitUri {
     }
 }
 
+/// The image formats an avatar may be (decided by content where the bytes are seen).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImageType {
+    Jpeg,
+    Png,
+    Webp,
+    Gif,
+}
+
+impl ImageType {
+    /// From a declared content type (`image/png`, ...); `field` names the input.
+    pub fn parse(field: &'static str, raw: &str) -> Result<Self, ValidationError> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "image/jpeg" | "image/jpg" => Ok(ImageType::Jpeg),
+            "image/png" => Ok(ImageType::Png),
+            "image/webp" => Ok(ImageType::Webp),
+            "image/gif" => Ok(ImageType::Gif),
+            _ => Err(ValidationError::new(field, "must be image/jpeg, image/png, image/webp or image/gif")),
+        }
+    }
+
+    /// From the file's first bytes (its signature), whatever it claims to be.
+    pub fn sniff(bytes: &[u8]) -> Option<Self> {
+        if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            Some(ImageType::Jpeg)
+        } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+            Some(ImageType::Png)
+        } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+            Some(ImageType::Webp)
+        } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+            Some(ImageType::Gif)
+        } else {
+            None
+        }
+    }
+
+    pub fn mime(self) -> &'static str {
+        match self {
+            ImageType::Jpeg => "image/jpeg",
+            ImageType::Png => "image/png",
+            ImageType::Webp => "image/webp",
+            ImageType::Gif => "image/gif",
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            ImageType::Jpeg => "jpg",
+            ImageType::Png => "png",
+            ImageType::Webp => "webp",
+            ImageType::Gif => "gif",
+        }
+    }
+}
+
 /// The privacy settings SealTalk clients set: each 1 (on) by default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Privacy {
@@ -138,6 +193,16 @@ mod tests {
             assert_eq!(PortraitUri::parse(bad).unwrap_err().field, "portraitUri", "{bad}");
         }
         assert!(PortraitUri::parse(&format!("https://example.com/{}", "a".repeat(240))).is_err());
+    }
+
+    #[test]
+    fn an_image_is_what_its_bytes_say() {
+        assert_eq!(ImageType::sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0]), Some(ImageType::Jpeg));
+        assert_eq!(ImageType::sniff(b"\x89PNG\r\n\x1a\n...."), Some(ImageType::Png));
+        assert_eq!(ImageType::sniff(b"RIFF\0\0\0\0WEBPVP8 "), Some(ImageType::Webp));
+        assert_eq!(ImageType::sniff(b"GIF89a.."), Some(ImageType::Gif));
+        assert_eq!(ImageType::sniff(b"<svg xmlns="), None);
+        assert_eq!(ImageType::parse("contentType", "image/svg+xml").unwrap_err().field, "contentType");
     }
 
     #[test]

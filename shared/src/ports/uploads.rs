@@ -21,5 +21,13 @@ pub enum UploadError {
 
 #[async_trait]
 pub trait UploadSigner: Send + Sync {
-    async fn presign_put(&self, key: &str, content_type: &str, ttl_secs: u64) -> Result<PresignedUpload, UploadError>;
+    /// A URL that accepts one PUT of `key` with this content type and, when given, exactly
+    /// this many bytes (both are part of the signature).
+    async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        content_length: Option<u64>,
+        ttl_secs: u64,
+    ) -> Result<PresignedUpload, UploadError>;
 }

@@ -5,11 +5,14 @@ use axum::extract::{Path, RawQuery, State};
 use axum::routing::post;
 use serde_json::json;
 
+use super::avatars;
 use super::lookups::{self, Lookup};
 use super::settings;
 use super::view::Viewer;
 use crate::auth::Credential;
-use crate::domain::{Gender, Nickname, PhoneNumber, PortraitUri, PrivacyChange, StAccount, UserId, ValidationError};
+use crate::domain::{
+    Gender, ImageType, Nickname, PhoneNumber, PortraitUri, PrivacyChange, StAccount, UserId, ValidationError,
+};
 use crate::http::{ok, ok_with, ApiResult, ClientIp, Input, Routes};
 use crate::state::AppState;
 
@@ -23,11 +26,33 @@ pub fn routes() -> Routes {
         ("/user/get_privacy", axum::routing::get(get_privacy).post(get_privacy)),
         ("/user/set_poke", post(set_poke)),
         ("/user/get_poke", axum::routing::get(get_poke).post(get_poke)),
+        ("/user/get_image_token", axum::routing::get(get_image_token).post(get_image_token)),
         ("/user/batch", axum::routing::get(batch).post(batch)),
         ("/user/find/{region}/{phone}", axum::routing::get(find_by_phone).post(find_by_phone)),
         ("/user/find_user", axum::routing::get(find_user).post(find_user)),
         ("/user/{id}", axum::routing::get(user).post(user)),
     ]
+}
+
+async fn get_image_token(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
+    let image = match input.opt_string("contentType")? {
+        Some(ct) => ImageType::parse("contentType", &ct)?,
+        None => ImageType::Jpeg,
+    };
+    let length = match input.opt_string("contentLength")? {
+        None => None,
+        Some(raw) => {
+            let max = state.config.limits.avatar_max_bytes;
+            let n: u64 = raw
+                .trim()
+                .parse()
+                .ok()
+                .filter(|&n| n >= 1 && n <= max as u64)
+                .ok_or_else(|| ValidationError::new("contentLength", format!("must be a byte count from 1 to {max}")))?;
+            Some(n)
+        }
+    };
+    ok_with(avatars::image_token(&state, &cred, image, length).await?)
 }
 
 /// At most this many ids in one batch.
