@@ -95,6 +95,18 @@ async fn an_s3_presigned_put_uploads_the_file_to_the_bucket() {
 }
 
 #[tokio::test]
+async fn an_s3_put_stores_a_direct_upload_with_its_type() {
+    let s3 = s3_client();
+    let bucket = format!("roster-direct-{}", std::process::id());
+    let _ = s3.create_bucket().bucket(&bucket).send().await;
+    let store = S3Uploads::new(s3.clone(), bucket.clone());
+    store.put("avatars/u2/b.gif", "image/gif", b"GIF89a..".to_vec()).await.unwrap();
+    let got = s3.get_object().bucket(&bucket).key("avatars/u2/b.gif").send().await.unwrap();
+    assert_eq!(got.content_type(), Some("image/gif"));
+    assert_eq!(got.body.collect().await.unwrap().into_bytes().to_vec(), b"GIF89a..".to_vec());
+}
+
+#[tokio::test]
 async fn the_local_outbox_lists_what_it_sent() {
     let dir = tempfile::tempdir().unwrap();
     let outbox = LocalOutbox::new(dir.path(), Arc::new(ManualClock::starting_at_secs(T0)));

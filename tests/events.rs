@@ -47,7 +47,8 @@ fn expected(function: &str, file: &str) -> Option<(u16, i64)> {
             | "batch.json"
             | "find_by_phone.json"
             | "find_user.json"
-            | "get_image_token.json",
+            | "get_image_token.json"
+            | "upload_avatar.json",
         ) => (403, 403),
         // RFC 6749 and RFC 7517 bodies carry no envelope code.
         ("account", "oauth_token.json") => (400, -1),

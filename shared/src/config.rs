@@ -94,6 +94,8 @@ pub struct Limits {
     pub lookups_per_ip_hour: i64,
     /// The largest avatar an upload token admits, in bytes.
     pub avatar_max_bytes: i64,
+    /// The largest avatar `upload_avatar` accepts in its own body, in bytes.
+    pub avatar_direct_max_bytes: i64,
 }
 
 impl Default for Limits {
@@ -118,6 +120,7 @@ impl Default for Limits {
             lookups_per_user_hour: 100,
             lookups_per_ip_hour: 300,
             avatar_max_bytes: 5 * 1024 * 1024,
+            avatar_direct_max_bytes: 1024 * 1024,
         }
     }
 }
@@ -291,6 +294,7 @@ impl Config {
             lookups_per_user_hour: parse_num(&get, "ROSTER_LOOKUPS_PER_USER_HOUR", d.lookups_per_user_hour)?,
             lookups_per_ip_hour: parse_num(&get, "ROSTER_LOOKUPS_PER_IP_HOUR", d.lookups_per_ip_hour)?,
             avatar_max_bytes: parse_num(&get, "ROSTER_AVATAR_MAX_BYTES", d.avatar_max_bytes)?,
+            avatar_direct_max_bytes: parse_num(&get, "ROSTER_AVATAR_DIRECT_MAX_BYTES", d.avatar_direct_max_bytes)?,
         };
         Ok(Config {
             store,

@@ -404,7 +404,79 @@ async fn an_image_token_refuses_other_types_and_sizes_and_needs_a_session(app: T
     assert_eq!(app.get("/user/get_image_token").await.status, StatusCode::FORBIDDEN);
 }
 
+fn multipart(parts: &[(&str, Option<(&str, &str)>, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "roster-test-boundary-7d3f";
+    let mut body = vec![];
+    for (name, file, bytes) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match file {
+            Some((filename, ct)) => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\nContent-Type: {ct}\r\n\r\n").as_bytes(),
+            ),
+            None => body.extend_from_slice(format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes()),
+        }
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn upload_avatar(app: &TestApp, user: &User, parts: &[(&str, Option<(&str, &str)>, &[u8])]) -> crate::support::TestResponse {
+    let (ct, body) = multipart(parts);
+    let req = axum::http::Request::post("/user/upload_avatar")
+        .header("content-type", ct)
+        .header("cookie", &user.cookie)
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    app.send(req, crate::support::DEFAULT_IP).await
+}
+
+async fn an_uploaded_avatar_is_typed_by_its_bytes_and_becomes_the_portrait(app: TestApp) {
+    let user = app.registered().await;
+    let png: &[u8] = b"\x89PNG\r\n\x1a\n-a-tiny-png-";
+    // Declared a JPEG; the bytes say PNG, and PNG it is.
+    let res = upload_avatar(&app, &user, &[("avatar", Some(("me.jpg", "image/jpeg")), png), ("nickname", None, b"Tina")]).await;
+    assert_eq!(res.code(), 200, "{}", res.body);
+    let r = &res.body["result"];
+    assert_eq!((r["id"].as_str(), r["nickname"].as_str()), (Some(user.id.as_str()), Some("Tina")));
+    let portrait = r["portraitUri"].as_str().unwrap();
+    assert!(portrait.contains(&format!("/avatars/{}/", user.id)) && portrait.ends_with(".png"), "{portrait}");
+    let fetched = app
+        .send_raw(axum::http::Request::get(portrait.replace("http://127.0.0.1:7700", "")).body(axum::body::Body::empty()).unwrap())
+        .await;
+    assert_eq!(fetched.headers()["content-type"], "image/png");
+    let bytes = http_body_util::BodyExt::collect(fetched.into_body()).await.unwrap().to_bytes();
+    assert_eq!(&bytes[..], png);
+    // One change friends see, recorded once.
+    assert_eq!(app.feed(&user).await, vec![user_change(&user)]);
+}
+
+async fn an_upload_that_is_not_an_image_or_too_large_is_400_and_stores_nothing(app: TestApp) {
+    let user = app.registered().await;
+    let big = vec![0xFFu8; 1024 * 1024 + 1];
+    let mut big_jpeg = vec![0xFF, 0xD8, 0xFF];
+    big_jpeg.extend_from_slice(&big[3..]);
+    for (parts, field) in [
+        (vec![("avatar", Some(("x.png", "image/png")), &b"<svg xmlns='http://www.w3.org/2000/svg'/>"[..])], "avatar"),
+        (vec![("avatar", Some(("x.jpg", "image/jpeg")), &big_jpeg[..])], "avatar"),
+        (vec![("nickname", None, &b"Tina"[..])], "avatar"),
+        (vec![("avatar", Some(("x.png", "image/png")), &b"\x89PNG\r\n\x1a\n"[..]), ("nickname", None, &b"\xe2\x80\x8b"[..])], "nickname"),
+    ] {
+        let res = upload_avatar(&app, &user, &parts).await;
+        assert_eq!((res.status, res.body["field"].as_str()), (StatusCode::BAD_REQUEST, Some(field)), "{}", res.body);
+    }
+    let not_multipart = app.as_user(&user).post("/user/upload_avatar", json!({"avatar": "x"})).await;
+    assert_eq!(not_multipart.body["field"], "avatar");
+    assert_eq!(stored(&app, &user).await.portrait_uri, "");
+    assert!(!app.dir.path().join("uploads/avatars").exists(), "nothing was stored");
+    let anonymous = app.post("/user/upload_avatar", json!({})).await;
+    assert_eq!(anonymous.status, StatusCode::FORBIDDEN);
+}
+
 on_every_store!(
+    an_uploaded_avatar_is_typed_by_its_bytes_and_becomes_the_portrait,
+    an_upload_that_is_not_an_image_or_too_large_is_400_and_stores_nothing,
     an_avatar_is_uploaded_with_a_presigned_put_and_becomes_the_portrait,
     an_image_token_refuses_other_types_and_sizes_and_needs_a_session,
     a_user_is_read_by_id_with_the_phone_only_for_themself,

@@ -126,4 +126,22 @@ impl UploadSigner for LocalUploads {
             expires_at: expires,
         })
     }
+
+    async fn put(&self, key: &str, content_type: &str, bytes: Vec<u8>) -> Result<(), UploadError> {
+        if key.is_empty() || key.split('/').any(|p| p.is_empty() || p == "." || p == "..") || key.contains('\\') {
+            return Err(UploadError::Storing("the key is not a safe path".into()));
+        }
+        let path = self.path_of(key);
+        if let Some(dir) = path.parent() {
+            tokio::fs::create_dir_all(dir)
+                .await
+                .map_err(|e| UploadError::Storing(e.to_string()))?;
+        }
+        tokio::fs::write(&path, bytes)
+            .await
+            .map_err(|e| UploadError::Storing(e.to_string()))?;
+        tokio::fs::write(path.with_extension("content-type"), content_type)
+            .await
+            .map_err(|e| UploadError::Storing(e.to_string()))
+    }
 }

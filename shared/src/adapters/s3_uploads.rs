@@ -56,4 +56,17 @@ impl UploadSigner for S3Uploads {
             expires_at,
         })
     }
+
+    async fn put(&self, key: &str, content_type: &str, bytes: Vec<u8>) -> Result<(), UploadError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(aws_sdk_s3::primitives::ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(|e| UploadError::Storing(e.to_string()))?;
+        Ok(())
+    }
 }

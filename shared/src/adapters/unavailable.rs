@@ -26,4 +26,8 @@ impl UploadSigner for NotInThisFunction {
     ) -> Result<PresignedUpload, UploadError> {
         Err(UploadError::Signing("this function is built without uploads".into()))
     }
+
+    async fn put(&self, _key: &str, _content_type: &str, _bytes: Vec<u8>) -> Result<(), UploadError> {
+        Err(UploadError::Storing("this function is built without uploads".into()))
+    }
 }

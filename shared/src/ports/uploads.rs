@@ -17,6 +17,8 @@ pub struct PresignedUpload {
 pub enum UploadError {
     #[error("could not sign the upload: {0}")]
     Signing(String),
+    #[error("could not store the upload: {0}")]
+    Storing(String),
 }
 
 #[async_trait]
@@ -30,4 +32,7 @@ pub trait UploadSigner: Send + Sync {
         content_length: Option<u64>,
         ttl_secs: u64,
     ) -> Result<PresignedUpload, UploadError>;
+
+    /// Stores a file the service itself received (a direct avatar upload).
+    async fn put(&self, key: &str, content_type: &str, bytes: Vec<u8>) -> Result<(), UploadError>;
 }

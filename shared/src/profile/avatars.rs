@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::auth::Credential;
-use crate::domain::ImageType;
+use crate::domain::{ImageType, Nickname, PortraitUri, ValidationError};
 use crate::error::Error;
 use crate::state::AppState;
 
@@ -57,5 +57,43 @@ pub async fn image_token(
         headers,
         key,
         expires_in: UPLOAD_TTL_SECS,
+    })
+}
+
+/// What `upload_avatar` answers (the IM access document's "update user info").
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Updated {
+    pub id: String,
+    pub nickname: String,
+    pub portrait_uri: String,
+}
+
+/// Stores an avatar sent in the request itself and makes it the portrait (and the
+/// nickname, when one came along), as one change friends see. The image type is what
+/// the bytes are, whatever the request declared.
+pub async fn upload(
+    state: &AppState,
+    cred: &Credential,
+    bytes: Vec<u8>,
+    nickname: Option<&Nickname>,
+) -> Result<Updated, Error> {
+    let max = state.config.limits.avatar_direct_max_bytes;
+    if bytes.len() as i64 > max {
+        return Err(ValidationError::new("avatar", format!("must be at most {max} bytes")).into());
+    }
+    let image = ImageType::sniff(&bytes)
+        .ok_or_else(|| ValidationError::new("avatar", "must be a JPEG, PNG, WebP or GIF image"))?;
+    cred.check(state).await?;
+    let key = format!("avatars/{}/{}.{}", cred.user, state.random.token(16), image.extension());
+    state.uploads.put(&key, image.mime(), bytes).await?;
+    let url = format!("{}/{key}", state.config.avatar_domain());
+    let portrait = PortraitUri::parse(&url).map_err(|e| Error::Internal(format!("avatar URL {url}: {e}")))?;
+    super::settings::change_seen_by_friends(state, cred, nickname, Some(&portrait)).await?;
+    let profile = super::settings::own(state, cred).await?;
+    Ok(Updated {
+        id: cred.user.to_string(),
+        nickname: profile.nickname,
+        portrait_uri: profile.portrait_uri,
     })
 }

@@ -1,7 +1,7 @@
 //! HTTP routes of the `profile` group (SealTalk-compatible): setters, privacy and poke,
 //! and reading other users (every read is GET or POST, as the reference server serves).
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Multipart, Path, RawQuery, State};
 use axum::routing::post;
 use serde_json::json;
 
@@ -27,6 +27,7 @@ pub fn routes() -> Routes {
         ("/user/set_poke", post(set_poke)),
         ("/user/get_poke", axum::routing::get(get_poke).post(get_poke)),
         ("/user/get_image_token", axum::routing::get(get_image_token).post(get_image_token)),
+        ("/user/upload_avatar", post(upload_avatar)),
         ("/user/batch", axum::routing::get(batch).post(batch)),
         ("/user/find/{region}/{phone}", axum::routing::get(find_by_phone).post(find_by_phone)),
         ("/user/find_user", axum::routing::get(find_user).post(find_user)),
@@ -53,6 +54,30 @@ async fn get_image_token(State(state): State<AppState>, cred: Credential, input:
         }
     };
     ok_with(avatars::image_token(&state, &cred, image, length).await?)
+}
+
+/// A multipart form with an `avatar` file and an optional `nickname`.
+async fn upload_avatar(
+    State(state): State<AppState>,
+    cred: Credential,
+    form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> ApiResult {
+    let mut form = form.map_err(|_| ValidationError::new("avatar", "must be sent as multipart/form-data"))?;
+    let malformed = |_| ValidationError::new("avatar", "the multipart form could not be read");
+    let mut avatar: Option<Vec<u8>> = None;
+    let mut nickname: Option<Nickname> = None;
+    while let Some(field) = form.next_field().await.map_err(malformed)? {
+        match field.name() {
+            Some("avatar") => avatar = Some(field.bytes().await.map_err(malformed)?.to_vec()),
+            Some("nickname") => {
+                let text = field.text().await.map_err(|_| ValidationError::new("nickname", "must be text"))?;
+                nickname = Some(Nickname::parse(&text)?);
+            }
+            _ => {}
+        }
+    }
+    let avatar = avatar.ok_or_else(|| ValidationError::new("avatar", "is required (a file field named avatar)"))?;
+    ok_with(avatars::upload(&state, &cred, avatar, nickname.as_ref()).await?)
 }
 
 /// At most this many ids in one batch.

@@ -36,7 +36,7 @@ async fn update(state: &AppState, cred: &Credential, op: TxOp) -> Result<(), Err
 }
 
 /// A change friends see: the profile and a `user` record in the user's feed, together.
-async fn change_seen_by_friends(
+pub(super) async fn change_seen_by_friends(
     state: &AppState,
     cred: &Credential,
     nickname: Option<&Nickname>,
