@@ -98,6 +98,11 @@ async fn without_a_session_every_profile_route_is_403(app: TestApp) {
         "/user/get_privacy",
         "/user/set_poke",
         "/user/get_poke",
+        "/user/get_image_token",
+        "/user/batch?id=AAAAAAAAAAAAAAAA",
+        "/user/find/86/13912345678",
+        "/user/find_user?st_account=tom_001",
+        "/user/AAAAAAAAAAAAAAAA",
     ] {
         let res = app.post(path, json!({})).await;
         assert_eq!((res.status, res.code()), (StatusCode::FORBIDDEN, 403), "{path}");
