@@ -50,6 +50,20 @@ fn expected(function: &str, file: &str) -> Option<(u16, i64)> {
             | "get_image_token.json"
             | "upload_avatar.json",
         ) => (403, 403),
+        // Every relations route needs a session; the samples carry none.
+        (
+            "relations",
+            "blacklist.json"
+            | "add_to_blacklist.json"
+            | "remove_from_blacklist.json"
+            | "invite.json"
+            | "agree.json"
+            | "ignore.json"
+            | "delete.json"
+            | "set_display_name.json"
+            | "all.json"
+            | "friend_profile.json",
+        ) => (403, 403),
         // RFC 6749 and RFC 7517 bodies carry no envelope code.
         ("account", "oauth_token.json") => (400, -1),
         ("account", "jwks.json") => (200, -1),

@@ -96,6 +96,10 @@ pub struct Limits {
     pub avatar_max_bytes: i64,
     /// The largest avatar `upload_avatar` accepts in its own body, in bytes.
     pub avatar_direct_max_bytes: i64,
+    /// Friends per user, friend requests waiting for one user's answer, users one blocks.
+    pub max_friends: i64,
+    pub max_pending_requests: i64,
+    pub max_blocked: i64,
 }
 
 impl Default for Limits {
@@ -121,6 +125,9 @@ impl Default for Limits {
             lookups_per_ip_hour: 300,
             avatar_max_bytes: 5 * 1024 * 1024,
             avatar_direct_max_bytes: 1024 * 1024,
+            max_friends: 3000,
+            max_pending_requests: 100,
+            max_blocked: 1000,
         }
     }
 }
@@ -295,6 +302,9 @@ impl Config {
             lookups_per_ip_hour: parse_num(&get, "ROSTER_LOOKUPS_PER_IP_HOUR", d.lookups_per_ip_hour)?,
             avatar_max_bytes: parse_num(&get, "ROSTER_AVATAR_MAX_BYTES", d.avatar_max_bytes)?,
             avatar_direct_max_bytes: parse_num(&get, "ROSTER_AVATAR_DIRECT_MAX_BYTES", d.avatar_direct_max_bytes)?,
+            max_friends: parse_num(&get, "ROSTER_MAX_FRIENDS", d.max_friends)?,
+            max_pending_requests: parse_num(&get, "ROSTER_MAX_PENDING_REQUESTS", d.max_pending_requests)?,
+            max_blocked: parse_num(&get, "ROSTER_MAX_BLOCKED", d.max_blocked)?,
         };
         Ok(Config {
             store,

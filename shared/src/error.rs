@@ -27,6 +27,12 @@ pub enum Error {
     PhoneTaken,
     #[error("another user has this SealTalk id")]
     StAccountTaken,
+    #[error("{0}")]
+    RelationLimit(&'static str),
+    #[error("{0}")]
+    NoSuchRelation(&'static str),
+    #[error("{0}")]
+    NotFriends(&'static str),
     #[error("too many failed logins; retry in {retry_after_secs} s")]
     LoginBackoff { retry_after_secs: i64 },
     #[error("verification_token does not exist or has expired")]

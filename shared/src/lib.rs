@@ -19,6 +19,7 @@ pub mod lambda;
 pub mod local;
 pub mod ports;
 pub mod profile;
+pub mod relations;
 pub mod state;
 pub mod store;
 pub mod verification;

@@ -31,6 +31,7 @@ pub fn all_groups() -> Vec<(&'static str, Routes)> {
         ("codes", crate::codes::routes()),
         ("account", crate::account::routes()),
         ("profile", crate::profile::routes()),
+        ("relations", crate::relations::routes()),
     ]
 }
 

@@ -13,6 +13,7 @@ mod codes;
 mod http;
 mod observability;
 mod profile;
+mod relations;
 
 /// Generates one test per scenario per store.
 #[macro_export]

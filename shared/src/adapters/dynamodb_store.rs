@@ -173,6 +173,8 @@ impl Expr {
                     format!("(NOT {always})")
                 }
             }
+            // DynamoDB refuses redundant parentheses: a lone condition stands as itself.
+            Condition::And(cs) | Condition::Or(cs) if cs.len() == 1 => self.condition(&cs[0], now),
             Condition::And(cs) => {
                 let parts: Vec<_> = cs.iter().map(|c| self.condition(c, now)).collect();
                 format!("({})", parts.join(" AND "))

@@ -20,6 +20,7 @@ pub mod codes {
     pub const THROTTLED: u16 = 5000;
     pub const CAPTCHA_REQUIRED: u16 = 5001;
     pub const CAPTCHA_WRONG: u16 = 5002;
+    pub const RELATION_LIMIT: u16 = 3100;
 }
 
 /// `{"code":200}`
@@ -60,6 +61,10 @@ impl IntoResponse for Error {
             Error::WrongCode | Error::WrongPassword => business(codes::WRONG_CODE, message),
             // SealTalk answers a taken SealTalk id with its code 1000.
             Error::StAccountTaken => business(codes::WRONG_CODE, message),
+            Error::RelationLimit(_) => business(codes::RELATION_LIMIT, message),
+            // SealTalk: 404 for an invalid request or unknown friend, 403 for "not your friend".
+            Error::NoSuchRelation(_) => json_response(StatusCode::NOT_FOUND, json!({ "code": 404, "message": message })),
+            Error::NotFriends(_) => json_response(StatusCode::FORBIDDEN, json!({ "code": 403, "message": message })),
             Error::CodeExpired => business(codes::CODE_EXPIRED, message),
             Error::RegionNotServed(_) => business(codes::REGION_NOT_SERVED, message),
             Error::Throttled(_) => business(codes::THROTTLED, message),

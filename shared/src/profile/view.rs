@@ -33,17 +33,27 @@ pub struct Card {
 pub struct Viewer<'a>(pub &'a UserId);
 
 impl Viewer<'_> {
-    /// The phone is the user's own business: they see it; friends (relations) and a
+    /// The phone is for the user and their friends (status 20 both ways); a
     /// `displayPhone` setting (identities) will widen this here and nowhere else.
-    fn sees_phone(&self, target: &UserId) -> bool {
-        self.0 == target
+    fn sees_phone(&self, target: &UserId, friends: bool) -> bool {
+        self.0 == target || friends
     }
 
     pub fn user(&self, target: &UserId, p: &Profile) -> UserView {
-        let phone = match &p.phone {
-            Some(phone) if self.sees_phone(target) => phone.national().to_string(),
-            _ => String::new(),
-        };
+        self.user_related(target, p, false)
+    }
+
+    /// The national number and calling code, or empty ones when hidden.
+    pub fn phone(&self, target: &UserId, p: &Profile, friends: bool) -> (String, String) {
+        match &p.phone {
+            Some(phone) if self.sees_phone(target, friends) => (phone.region().to_string(), phone.national().to_string()),
+            _ => (String::new(), String::new()),
+        }
+    }
+
+    /// The user as seen by the viewer, who is their friend (both sides 20) or not.
+    pub fn user_related(&self, target: &UserId, p: &Profile, friends: bool) -> UserView {
+        let (_, phone) = self.phone(target, p, friends);
         UserView {
             id: target.to_string(),
             nickname: p.nickname.clone(),

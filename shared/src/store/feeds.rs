@@ -53,10 +53,14 @@ pub struct Change {
 
 impl Change {
     pub fn user(user: &UserId) -> Change {
+        Change::of("user", user, Op::Upsert)
+    }
+
+    pub fn of(kind: &str, subject: &UserId, op: Op) -> Change {
         Change {
-            kind: "user".into(),
-            subject: user.to_string(),
-            op: Op::Upsert.as_str().into(),
+            kind: kind.into(),
+            subject: subject.to_string(),
+            op: op.as_str().into(),
         }
     }
 
@@ -69,19 +73,57 @@ impl Change {
     }
 }
 
+/// A counter kept on a feed head (`docs/sync.md` §2): friends, pending requests, ...
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Counter {
+    Friends,
+    PendingRequests,
+    Blocked,
+}
+
+impl Counter {
+    fn attr(self) -> &'static str {
+        match self {
+            Counter::Friends => "friendCount",
+            Counter::PendingRequests => "pendingCount",
+            Counter::Blocked => "blockedCount",
+        }
+    }
+}
+
+/// A counter's value on a head as read (absent: 0).
+pub fn counter(head: Option<&Item>, c: Counter) -> i64 {
+    head.and_then(|h| h.n(c.attr())).unwrap_or(0)
+}
+
 /// The operations that append `changes` to the feed whose head is `head`, last at `n`:
 /// the head moves to n + len only if it is still at n, and each record is new.
 pub fn append(head: &Key, n: i64, changes: &[Change], now_ms: i64) -> Vec<TxOp> {
+    append_counting(head, n, changes, now_ms, &[])
+}
+
+/// `append`, moving counters on the head in the same write; an increase is bounded by
+/// its limit as a condition, so at a limit the transaction fails (`(counter, by, max)`).
+pub fn append_counting(head: &Key, n: i64, changes: &[Change], now_ms: i64, counters: &[(Counter, i64, i64)]) -> Vec<TxOp> {
     let m = changes.len() as i64;
-    let still_at_n = if n == 0 {
+    let mut conditions = vec![if n == 0 {
         Condition::AbsentOrLessThan(SEQ.into(), 1)
     } else {
         Condition::eq(SEQ, Attr::N(n))
-    };
+    }];
+    let mut updates = vec![Update::set(SEQ, Attr::N(n + m))];
+    for &(c, by, max) in counters {
+        if by > 0 {
+            conditions.push(Condition::AbsentOrLessThan(c.attr().into(), max - by + 1));
+        }
+        if by != 0 {
+            updates.push(Update::add(c.attr(), by));
+        }
+    }
     let mut ops = vec![TxOp::Update {
         key: head.clone(),
-        updates: vec![Update::set(SEQ, Attr::N(n + m))],
-        condition: Some(still_at_n),
+        updates,
+        condition: Some(Condition::And(conditions)),
     }];
     for (i, change) in changes.iter().enumerate() {
         ops.push(TxOp::Put {

@@ -19,6 +19,8 @@
 //! | change feed head      | `USER#<id>`         | `FEED`                  | —               |
 //! | change record         | `USER#<id>`         | `CHG#<seq, 20 digits>`  | 35 days         |
 //! | SealTalk id marker    | `STACCOUNT#<lower>` | `OWNER`                 | —               |
+//! | friendship (one side) | `USER#<id>`         | `FRIEND#<other>`        | —               |
+//! | block                 | `USER#<id>`         | `BLOCK#<other>` (index: `USER#<other>`/`BLOCKER#<id>`) | — |
 //!
 //! A login marker holds only its owner's id; it is written with `attribute_not_exists`
 //! in the same transaction as the owner, which makes the identifier unique. The password
@@ -59,6 +61,22 @@ pub fn user_feed(user: &UserId) -> Key {
 }
 
 pub const CHANGE_PREFIX: &str = "CHG#";
+pub const FRIEND_PREFIX: &str = "FRIEND#";
+pub const BLOCK_PREFIX: &str = "BLOCK#";
+
+/// `user`'s side of a friendship with `other` (SealTalk keeps one row per side).
+pub fn friend(user: &UserId, other: &UserId) -> Key {
+    Key::new(user_pk(user), format!("{FRIEND_PREFIX}{other}"))
+}
+
+/// `user` blocks `other`; indexed as `USER#<other>` / `BLOCKER#<user>` (who blocked me).
+pub fn block(user: &UserId, other: &UserId) -> Key {
+    Key::new(user_pk(user), format!("{BLOCK_PREFIX}{other}"))
+}
+
+pub fn blocked_by(blocker: &UserId, blocked: &UserId) -> Key {
+    Key::new(user_pk(blocked), format!("BLOCKER#{blocker}"))
+}
 
 /// Change record `seq` of the feed whose partition is `pk`; zero-padded so that key
 /// order is numeric order.

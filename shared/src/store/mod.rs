@@ -10,6 +10,7 @@ pub mod keys;
 pub mod login_failures;
 pub mod markers;
 pub mod profile;
+pub mod relations;
 pub mod sessions;
 mod tx;
 pub mod verification_tokens;

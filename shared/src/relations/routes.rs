@@ -1,0 +1,131 @@
+//! HTTP routes of the `relations` group: SealTalk's blacklist (`/user/…`) and
+//! friendship API (`/friendship/…`), wire-compatible.
+
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use serde_json::json;
+
+use super::{blacklist, friendship};
+use crate::auth::Credential;
+use crate::domain::{UserId, ValidationError};
+use crate::http::{ok, ok_with, ApiResult, Input, Routes};
+use crate::state::AppState;
+
+pub fn routes() -> Routes {
+    vec![
+        ("/user/blacklist", get(blacklist_list).post(blacklist_list)),
+        ("/user/add_to_blacklist", post(add_to_blacklist)),
+        ("/user/remove_from_blacklist", post(remove_from_blacklist)),
+        ("/friendship/invite", post(invite)),
+        ("/friendship/agree", post(agree)),
+        ("/friendship/ignore", post(ignore)),
+        ("/friendship/delete", post(delete)),
+        ("/friendship/set_display_name", post(set_display_name)),
+        ("/friendship/all", get(all).post(all)),
+        ("/friendship/{friendId}/profile", get(friend_profile).post(friend_profile)),
+    ]
+}
+
+/// `friendId`: another user than the caller.
+fn other(input: &Input, cred: &Credential) -> Result<UserId, ValidationError> {
+    let id = UserId::parse("friendId", &input.string("friendId")?)?;
+    if id == cred.user {
+        return Err(ValidationError::new("friendId", "cannot be yourself"));
+    }
+    Ok(id)
+}
+
+/// `page` (from 1) and `size` (20 by default, 100 at most), when `page` or `size` is given.
+fn paging(input: &Input) -> Result<Option<(usize, usize)>, ValidationError> {
+    let page = input.opt_string("page")?;
+    let size = input.opt_string("size")?;
+    if page.is_none() && size.is_none() {
+        return Ok(None);
+    }
+    let page = match page {
+        None => 1,
+        Some(p) => p.trim().parse().ok().filter(|&p| p >= 1).ok_or_else(|| ValidationError::new("page", "must be 1 or more"))?,
+    };
+    let size = match size {
+        None => 20,
+        Some(s) => s
+            .trim()
+            .parse()
+            .ok()
+            .filter(|&s| (1..=100).contains(&s))
+            .ok_or_else(|| ValidationError::new("size", "must be 1 to 100"))?,
+    };
+    Ok(Some((page, size)))
+}
+
+async fn blacklist_list(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
+    let paging = paging(&input)?;
+    let (entries, total) = blacklist::list(&state, &cred, paging).await?;
+    match paging {
+        None => ok_with(entries),
+        Some((page, size)) => ok_with(json!({
+            "list": entries,
+            "pageInfo": { "page": page, "size": size, "totalPage": total.div_ceil(size), "totalCount": total },
+        })),
+    }
+}
+
+async fn add_to_blacklist(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
+    let other = other(&input, &cred)?;
+    blacklist::add(&state, &cred, &other).await?;
+    ok()
+}
+
+async fn remove_from_blacklist(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
+    let other = other(&input, &cred)?;
+    blacklist::remove(&state, &cred, &other).await?;
+    ok()
+}
+
+async fn invite(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
+    let friend = other(&input, &cred)?;
+    let message = input.opt_string("message")?.unwrap_or_default();
+    if message.chars().count() > 64 || message.chars().any(char::is_control) {
+        return Err(ValidationError::new("message", "must be at most 64 printable characters").into());
+    }
+    let action = friendship::invite(&state, &cred, &friend, message.trim()).await?;
+    ok_with(json!({ "action": action.as_str() }))
+}
+
+async fn agree(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
+    let friend = other(&input, &cred)?;
+    let action = friendship::agree(&state, &cred, &friend).await?;
+    ok_with(json!({ "action": action.as_str() }))
+}
+
+async fn ignore(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
+    let friend = other(&input, &cred)?;
+    friendship::ignore(&state, &cred, &friend).await?;
+    ok()
+}
+
+async fn delete(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
+    let friend = other(&input, &cred)?;
+    friendship::delete(&state, &cred, &friend).await?;
+    ok()
+}
+
+async fn set_display_name(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
+    let friend = other(&input, &cred)?;
+    let name = input.opt_string("displayName")?.unwrap_or_default();
+    let name = name.trim();
+    if name.len() > 32 || name.chars().any(char::is_control) {
+        return Err(ValidationError::new("displayName", "must be at most 32 bytes").into());
+    }
+    friendship::set_display_name(&state, &cred, &friend, name).await?;
+    ok()
+}
+
+async fn all(State(state): State<AppState>, cred: Credential) -> ApiResult {
+    ok_with(friendship::all(&state, &cred).await?)
+}
+
+async fn friend_profile(State(state): State<AppState>, cred: Credential, Path(friend): Path<String>) -> ApiResult {
+    let friend = UserId::parse("friendId", &friend)?;
+    ok_with(friendship::profile_of(&state, &cred, &friend).await?)
+}

@@ -1,0 +1,257 @@
+//! The `relations` group: SealTalk's blacklist and friendships, their state table, the
+//! block rules, limits under concurrency, and the change each write records.
+
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+
+use crate::on_every_store;
+use crate::support::stores::Counting;
+use crate::support::users::User;
+use crate::support::{concurrently, TestApp};
+
+async fn act(app: &TestApp, user: &User, path: &str, other: &User) -> Value {
+    app.as_user(user).post(path, json!({"friendId": other.id})).await.body
+}
+
+async fn invite(app: &TestApp, from: &User, to: &User) -> Value {
+    act(app, from, "/friendship/invite", to).await
+}
+
+/// `user`'s status toward `other` in `/friendship/all`, if any.
+async fn status(app: &TestApp, user: &User, other: &User) -> Option<i64> {
+    let all = app.as_user(user).get("/friendship/all").await.body;
+    all["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["user"]["id"] == other.id.as_str())
+        .map(|e| e["status"].as_i64().unwrap())
+}
+
+async fn statuses(app: &TestApp, a: &User, b: &User) -> (Option<i64>, Option<i64>) {
+    (status(app, a, b).await, status(app, b, a).await)
+}
+
+fn change(kind: &str, subject: &User) -> (String, String, String) {
+    (kind.into(), subject.id.clone(), "upsert".into())
+}
+
+async fn the_friendship_state_table_from_invite_to_delete(app: TestApp) {
+    let a = app.registered_as("Ann").await;
+    let b = app.registered_as("Bob").await;
+    let sent = app.as_user(&a).post("/friendship/invite", json!({"friendId": b.id, "message": "Hi, Ann here"})).await;
+    assert_eq!(sent.body["result"]["action"], "Sent", "{}", sent.body);
+    assert_eq!(statuses(&app, &a, &b).await, (Some(10), Some(11)));
+    let b_view = app.as_user(&b).get("/friendship/all").await.body;
+    assert_eq!(b_view["result"][0]["message"], "Hi, Ann here");
+    assert_eq!(b_view["result"][0]["user"]["phone"], "", "no phone before they are friends");
+    assert_eq!(act(&app, &b, "/friendship/agree", &a).await["result"]["action"], "Added");
+    assert_eq!(statuses(&app, &a, &b).await, (Some(20), Some(20)));
+    let friends = app.as_user(&b).get("/friendship/all").await.body;
+    assert_eq!(friends["result"][0]["user"]["phone"], a.national.as_str(), "friends see the phone");
+    assert_eq!(friends["result"][0]["user"]["region"], "86");
+    // Already friends: 400.
+    let again = app.as_user(&a).post("/friendship/invite", json!({"friendId": b.id})).await;
+    assert_eq!((again.status, again.body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("friendId")));
+    // A deletes: A 30, B still 20; only B can still open the friend profile.
+    assert_eq!(act(&app, &a, "/friendship/delete", &b).await["code"], 200);
+    assert_eq!(statuses(&app, &a, &b).await, (Some(30), Some(20)));
+    assert_eq!(app.as_user(&a).get(&format!("/friendship/{}/profile", b.id)).await.status, StatusCode::FORBIDDEN);
+    let profile = app.as_user(&b).get(&format!("/friendship/{}/profile", a.id)).await;
+    assert_eq!(profile.body["result"]["user"]["id"], a.id.as_str(), "{}", profile.body);
+    assert_eq!(profile.body["result"]["user"]["phone"], "", "A no longer counts B as a friend");
+    // A invites again: B still counts A, so they are friends at once.
+    assert_eq!(invite(&app, &a, &b).await["result"]["action"], "Added");
+    assert_eq!(statuses(&app, &a, &b).await, (Some(20), Some(20)));
+    // Deleting a non-friend, or agreeing to no request, is 404.
+    let c = app.registered_as("Cid").await;
+    assert_eq!(app.as_user(&a).post("/friendship/delete", json!({"friendId": c.id})).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.as_user(&c).post("/friendship/agree", json!({"friendId": a.id})).await.status, StatusCode::NOT_FOUND);
+}
+
+async fn an_ignored_request_can_still_be_agreed_and_display_names_are_per_side(app: TestApp) {
+    let a = app.registered_as("Ann").await;
+    let b = app.registered_as("Bob").await;
+    invite(&app, &a, &b).await;
+    assert_eq!(act(&app, &b, "/friendship/ignore", &a).await["code"], 200);
+    assert_eq!(statuses(&app, &a, &b).await, (Some(10), Some(21)));
+    assert_eq!(app.as_user(&b).post("/friendship/ignore", json!({"friendId": a.id})).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(act(&app, &b, "/friendship/agree", &a).await["result"]["action"], "Added");
+    let set = app.as_user(&a).post("/friendship/set_display_name", json!({"friendId": b.id, "displayName": "Bobby"})).await;
+    assert_eq!(set.code(), 200, "{}", set.body);
+    let too_long = app.as_user(&a).post("/friendship/set_display_name", json!({"friendId": b.id, "displayName": "x".repeat(33)})).await;
+    assert_eq!(too_long.body["field"], "displayName");
+    let mine = app.as_user(&a).get(&format!("/friendship/{}/profile", b.id)).await.body;
+    assert_eq!(mine["result"]["displayName"], "Bobby");
+    let theirs = app.as_user(&b).get(&format!("/friendship/{}/profile", a.id)).await.body;
+    assert_eq!(theirs["result"]["displayName"], "");
+}
+
+async fn fri_verify_zero_adds_directly(app: TestApp) {
+    let a = app.registered_as("Ann").await;
+    let b = app.registered_as("Bob").await;
+    app.as_user(&b).post("/user/set_privacy", json!({"friVerify": 0})).await;
+    assert_eq!(invite(&app, &a, &b).await["result"]["action"], "AddDirectly");
+    assert_eq!(statuses(&app, &a, &b).await, (Some(20), Some(20)));
+}
+
+async fn blocking_ends_the_friendship_and_a_blocked_user_cannot_invite(app: TestApp) {
+    let a = app.registered_as("Ann").await;
+    let b = app.registered_as("Bob").await;
+    invite(&app, &a, &b).await;
+    act(&app, &b, "/friendship/agree", &a).await;
+    assert_eq!(act(&app, &a, "/user/add_to_blacklist", &b).await["code"], 200);
+    assert_eq!(statuses(&app, &a, &b).await, (Some(30), Some(30)));
+    let list = app.as_user(&a).get("/user/blacklist").await.body;
+    assert_eq!(list["result"][0]["user"]["id"], b.id.as_str());
+    assert_eq!(list["result"][0]["user"]["phone"], "", "no longer a friend: no phone");
+    // B's invite answers None and changes nothing; A's invite is refused until A unblocks.
+    assert_eq!(invite(&app, &b, &a).await["result"]["action"], "None");
+    assert_eq!(statuses(&app, &a, &b).await, (Some(30), Some(30)));
+    assert_eq!(invite(&app, &a, &b).await["field"], "friendId");
+    // Adding twice and removing twice change nothing more.
+    let before = app.feed(&a).await.len();
+    act(&app, &a, "/user/add_to_blacklist", &b).await;
+    assert_eq!(app.feed(&a).await.len(), before);
+    assert_eq!(act(&app, &a, "/user/remove_from_blacklist", &b).await["code"], 200);
+    assert_eq!(act(&app, &a, "/user/remove_from_blacklist", &b).await["code"], 200);
+    assert!(app.as_user(&a).get("/user/blacklist").await.body["result"].as_array().unwrap().is_empty());
+    assert_eq!(invite(&app, &b, &a).await["result"]["action"], "Sent");
+}
+
+async fn a_pending_request_is_dropped_by_a_block(app: TestApp) {
+    let a = app.registered_as("Ann").await;
+    let b = app.registered_as("Bob").await;
+    invite(&app, &a, &b).await;
+    act(&app, &b, "/user/add_to_blacklist", &a).await;
+    assert_eq!(statuses(&app, &a, &b).await, (Some(30), Some(30)));
+    assert_eq!(app.as_user(&b).post("/friendship/agree", json!({"friendId": a.id})).await.status, StatusCode::NOT_FOUND);
+}
+
+async fn relation_input_names_the_field_and_unknown_users_are_404(app: TestApp) {
+    let a = app.registered_as("Ann").await;
+    for path in ["/friendship/invite", "/user/add_to_blacklist", "/friendship/agree"] {
+        let own = app.as_user(&a).post(path, json!({"friendId": a.id})).await;
+        assert_eq!((own.status, own.body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("friendId")), "{path}");
+        let bad = app.as_user(&a).post(path, json!({"friendId": "../x"})).await;
+        assert_eq!(bad.body["field"], "friendId", "{path}");
+        let unknown = app.as_user(&a).post(path, json!({"friendId": "AAAAAAAAAAAAAAAA"})).await;
+        assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(app.post(path, json!({"friendId": a.id})).await.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    for path in ["/user/blacklist", "/friendship/all", "/friendship/AAAAAAAAAAAAAAAA/profile"] {
+        assert_eq!(app.get(path).await.status, StatusCode::FORBIDDEN, "{path}");
+    }
+}
+
+async fn each_write_records_its_changes_in_the_feeds_it_touches(app: TestApp) {
+    let a = app.registered_as("Ann").await;
+    let b = app.registered_as("Bob").await;
+    invite(&app, &a, &b).await;
+    assert_eq!(app.feed(&a).await, vec![change("friend", &b)]);
+    assert_eq!(app.feed(&b).await, vec![change("friend", &a)]);
+    act(&app, &b, "/friendship/ignore", &a).await;
+    assert_eq!(app.feed(&a).await.len(), 1, "ignoring changes only B's side");
+    assert_eq!(app.feed(&b).await.len(), 2);
+    act(&app, &a, "/user/add_to_blacklist", &b).await;
+    assert_eq!(&app.feed(&a).await[1..], &[change("blacklist", &b), change("friend", &b)]);
+    assert_eq!(app.feed(&b).await[2], change("friend", &a));
+    act(&app, &a, "/user/remove_from_blacklist", &b).await;
+    assert_eq!(app.feed(&a).await[3], ("blacklist".into(), b.id.clone(), "delete".into()));
+}
+
+async fn at_the_pending_limit_twenty_simultaneous_invites_let_in_exactly_as_many_as_fit(app: TestApp) {
+    let app = TestApp::spawn_with(app.kind, |c| c.limits.max_pending_requests = 5).await;
+    let users = app.many_registered(21).await;
+    let target = &users[20];
+    let bodies = concurrently(&app.router, 20, |i| {
+        axum::http::Request::post("/friendship/invite")
+            .header("content-type", "application/json")
+            .header("cookie", &users[i].cookie)
+            .body(axum::body::Body::from(json!({"friendId": target.id}).to_string()))
+            .unwrap()
+    })
+    .await;
+    let sent = bodies.iter().filter(|b| b["result"]["action"] == "Sent").count();
+    let refused = bodies.iter().filter(|b| b["code"] == 3100).count();
+    assert_eq!((sent, refused), (5, 15), "{bodies:?}");
+    let incoming = app.as_user(target).get("/friendship/all").await.body["result"].as_array().unwrap().len();
+    assert_eq!(incoming, 5);
+}
+
+async fn at_the_friend_limit_twenty_simultaneous_adds_let_in_exactly_as_many_as_fit(app: TestApp) {
+    let app = TestApp::spawn_with(app.kind, |c| c.limits.max_friends = 3).await;
+    let users = app.many_registered(21).await;
+    let target = &users[20];
+    app.as_user(target).post("/user/set_privacy", json!({"friVerify": 0})).await;
+    let bodies = concurrently(&app.router, 20, |i| {
+        axum::http::Request::post("/friendship/invite")
+            .header("content-type", "application/json")
+            .header("cookie", &users[i].cookie)
+            .body(axum::body::Body::from(json!({"friendId": target.id}).to_string()))
+            .unwrap()
+    })
+    .await;
+    let added = bodies.iter().filter(|b| b["result"]["action"] == "AddDirectly").count();
+    assert_eq!(added, 3, "{bodies:?}");
+    assert!(bodies.iter().all(|b| b["result"]["action"] == "AddDirectly" || b["code"] == 3100), "{bodies:?}");
+}
+
+async fn the_blacklist_pages_each_entry_exactly_once(app: TestApp) {
+    let users = app.many_registered(6).await;
+    let me = &users[0];
+    for other in &users[1..] {
+        app.clock.advance_secs(1);
+        act(&app, me, "/user/add_to_blacklist", other).await;
+    }
+    let mut seen = vec![];
+    for page in 1..=3 {
+        let res = app.as_user(me).get(&format!("/user/blacklist?page={page}&size=2")).await.body;
+        let info = &res["result"]["pageInfo"];
+        assert_eq!((info["page"].as_u64(), info["size"].as_u64(), info["totalPage"].as_u64(), info["totalCount"].as_u64()), (Some(page), Some(2), Some(3), Some(5)));
+        for e in res["result"]["list"].as_array().unwrap() {
+            seen.push(e["user"]["id"].as_str().unwrap().to_string());
+        }
+    }
+    let expected: Vec<String> = users[1..].iter().map(|u| u.id.clone()).collect();
+    assert_eq!(seen, expected, "oldest first, each once");
+    let bad = app.as_user(me).get("/user/blacklist?page=1&size=101").await;
+    assert_eq!(bad.body["field"], "size");
+}
+
+async fn a_relation_write_is_one_read_and_one_transaction(app: TestApp) {
+    let a = app.registered_as("Ann").await;
+    let b = app.registered_as("Bob").await;
+    let counting = Counting::new();
+    let router = app.router_with_store(counting.wrap(app.state.store.clone()));
+    for path in ["/friendship/invite", "/friendship/delete", "/user/add_to_blacklist"] {
+        let (calls, txs) = (counting.calls(), counting.transactions());
+        let req = axum::http::Request::post(path)
+            .header("content-type", "application/json")
+            .header("cookie", &a.cookie)
+            .body(axum::body::Body::from(json!({"friendId": b.id}).to_string()))
+            .unwrap();
+        let body = crate::support::call(router.clone(), req).await;
+        if path == "/friendship/delete" {
+            assert_eq!(body["code"], 404, "not friends yet");
+            assert_eq!((counting.calls() - calls, counting.transactions() - txs), (1, 0), "{path}");
+        } else {
+            assert_eq!(body["code"], 200, "{path}: {body}");
+            assert_eq!((counting.calls() - calls, counting.transactions() - txs), (2, 1), "{path}");
+        }
+    }
+}
+
+on_every_store!(
+    the_friendship_state_table_from_invite_to_delete,
+    an_ignored_request_can_still_be_agreed_and_display_names_are_per_side,
+    fri_verify_zero_adds_directly,
+    blocking_ends_the_friendship_and_a_blocked_user_cannot_invite,
+    a_pending_request_is_dropped_by_a_block,
+    relation_input_names_the_field_and_unknown_users_are_404,
+    each_write_records_its_changes_in_the_feeds_it_touches,
+    at_the_pending_limit_twenty_simultaneous_invites_let_in_exactly_as_many_as_fit,
+    at_the_friend_limit_twenty_simultaneous_adds_let_in_exactly_as_many_as_fit,
+    the_blacklist_pages_each_entry_exactly_once,
+    a_relation_write_is_one_read_and_one_transaction,
+);
