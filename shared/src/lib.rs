@@ -18,6 +18,7 @@ pub mod http;
 pub mod lambda;
 pub mod local;
 pub mod ports;
+pub mod privacy;
 pub mod profile;
 pub mod relations;
 pub mod state;

@@ -242,7 +242,41 @@ async fn a_relation_write_is_one_read_and_one_transaction(app: TestApp) {
     }
 }
 
+async fn someone_who_blocked_you_shows_only_a_card_and_is_not_found(app: TestApp) {
+    let a = app.registered_as("Ann").await;
+    let b = app.registered_as("Bob").await;
+    app.as_user(&b).post("/user/set_st_account", json!({"stAccount": "bob_the_1"})).await;
+    let before = app.as_user(&a).get(&format!("/user/{}", b.id)).await.body;
+    assert!(before["result"]["gender"].is_string());
+    act(&app, &b, "/user/add_to_blacklist", &a).await;
+    let after = app.as_user(&a).get(&format!("/user/{}", b.id)).await.body;
+    assert_eq!(after["result"], json!({"id": b.id, "nickname": "Bob", "portraitUri": ""}), "only the card");
+    assert_eq!(app.as_user(&a).get(&format!("/user/find/86/{}", b.national)).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.as_user(&a).get("/user/find_user?st_account=bob_the_1").await.status, StatusCode::NOT_FOUND);
+    // The IM token refuses a conversation that includes someone who blocked you.
+    let token = app.as_user(&a).post("/user/get_token", json!({"members": [b.id]})).await;
+    assert_eq!((token.status, token.body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("members")));
+    // Others still find and read B in full.
+    let c = app.registered_as("Cid").await;
+    assert_eq!(app.as_user(&c).get(&format!("/user/find/86/{}", b.national)).await.code(), 200);
+    assert!(app.as_user(&c).get(&format!("/user/{}", b.id)).await.body["result"]["gender"].is_string());
+    assert_eq!(app.as_user(&c).post("/user/get_token", json!({"members": [b.id]})).await.code(), 200);
+}
+
+async fn friends_see_each_others_phone_when_reading_by_id(app: TestApp) {
+    let a = app.registered_as("Ann").await;
+    let b = app.registered_as("Bob").await;
+    assert_eq!(app.as_user(&a).get(&format!("/user/{}", b.id)).await.body["result"]["phone"], "");
+    invite(&app, &a, &b).await;
+    act(&app, &b, "/friendship/agree", &a).await;
+    assert_eq!(app.as_user(&a).get(&format!("/user/{}", b.id)).await.body["result"]["phone"], b.national.as_str());
+    act(&app, &b, "/friendship/delete", &a).await;
+    assert_eq!(app.as_user(&a).get(&format!("/user/{}", b.id)).await.body["result"]["phone"], "", "only while friends both ways");
+}
+
 on_every_store!(
+    someone_who_blocked_you_shows_only_a_card_and_is_not_found,
+    friends_see_each_others_phone_when_reading_by_id,
     the_friendship_state_table_from_invite_to_delete,
     an_ignored_request_can_still_be_agreed_and_display_names_are_per_side,
     fri_verify_zero_adds_directly,

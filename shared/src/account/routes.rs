@@ -179,7 +179,18 @@ async fn get_token(State(state): State<AppState>, cred: Credential, input: Input
         return Err(ValidationError::new("act", "must be at most 64 characters").into());
     }
     let members = members(&input)?;
-    cred.check(&state).await?;
+    // One read: the session, and whether any member blocked the caller.
+    let me = cred.user.clone();
+    let member_ids: Vec<UserId> = members.iter().filter_map(|m| UserId::parse("members", m).ok()).collect();
+    let blocks: Vec<_> = member_ids.iter().map(|m| crate::store::relations::block_key(m, &me)).collect();
+    let (first, rest) = blocks.split_at(blocks.len().min(199));
+    let mut found = cred.read_many(&state, first).await?;
+    for chunk in rest.chunks(crate::ports::store::MAX_BATCH_KEYS) {
+        found.extend(state.store.batch_get(chunk).await?);
+    }
+    if found.iter().any(Option::is_some) {
+        return Err(ValidationError::new("members", "holds a user who does not accept you").into());
+    }
     let token = tokens::im_token(&state, &cred.user, act, members)?;
     ok_with(json!({ "userId": cred.user, "token": token }))
 }

@@ -4,19 +4,34 @@
 
 use std::net::IpAddr;
 
-use super::view::{Card, UserView, Viewer};
+use crate::privacy::{Card, Relation, Seen, Viewer};
 use crate::auth::Credential;
 use crate::domain::{LoginId, PhoneNumber, StAccount, UserId};
 use crate::error::Error;
-use crate::ports::Key;
+use crate::ports::{Item, Key};
 use crate::state::AppState;
 use crate::store::profile::{self, Profile};
+use crate::store::relations::{self, Edge, Status};
 use crate::store::{codes, keys, markers, Tx, TxError};
 
-pub async fn user(state: &AppState, cred: &Credential, target: &UserId) -> Result<UserView, Error> {
-    let [item] = cred.read(state, [profile::key(target)]).await?;
+pub async fn user(state: &AppState, cred: &Credential, target: &UserId) -> Result<Seen, Error> {
+    let me = &cred.user;
+    let keys = [
+        profile::key(target),
+        relations::block_key(target, me),
+        relations::friend_key(me, target),
+        relations::friend_key(target, me),
+    ];
+    let [item, blocks_me, mine, theirs] = cred.read(state, keys).await?;
     let item = item.ok_or_else(|| Error::NotFound("no such user".into()))?;
-    Ok(Viewer(&cred.user).user(target, &Profile::from_item(&item)?))
+    let agreed = |e: Option<Item>| -> Result<bool, Error> {
+        Ok(e.as_ref().map(Edge::from_item).transpose()?.is_some_and(|e| e.status == Status::Agreed))
+    };
+    let relation = Relation {
+        friends: agreed(mine)? && agreed(theirs)?,
+        blocked_by_target: blocks_me.is_some(),
+    };
+    Ok(Viewer(me).seen(target, &Profile::from_item(&item)?, relation))
 }
 
 /// Cards of the given users (distinct, at most 100), unknown ones left out.
@@ -71,7 +86,8 @@ async fn count_lookup(state: &AppState, cred: &Credential, ip: IpAddr) -> Result
     }
 }
 
-/// Finds a user by phone or SealTalk id, if their privacy settings allow it. An unknown
+/// Finds a user by phone or SealTalk id, if their privacy settings allow it and they
+/// have not blocked the caller. An unknown
 /// identifier and a hidden user get the same answer after the same work: the marker
 /// read and the rate count go together, then one profile read (of a key that cannot
 /// exist when the identifier is unknown).
@@ -89,16 +105,23 @@ pub async fn find(state: &AppState, cred: &Credential, ip: IpAddr, lookup: &Look
     // No owner: read a profile no user can have, so the work is the same.
     let nobody = UserId::from_minted("-unknown-".into());
     let target = owner.clone().unwrap_or(nobody);
-    let item = state.store.get(&profile::key(&target)).await?;
+    let read = state
+        .store
+        .batch_get(&[profile::key(&target), relations::block_key(&target, &cred.user)])
+        .await?;
     let not_found = || Error::NotFound("no user matches".into());
-    let (Some(owner), Some(item)) = (owner, item) else {
+    let (Some(owner), Some(Some(item))) = (owner, read.first().cloned()) else {
         return Err(not_found());
     };
     let found = Profile::from_item(&item)?;
     let viewer = Viewer(&cred.user);
+    let relation = Relation {
+        friends: false,
+        blocked_by_target: read.get(1).is_some_and(Option::is_some),
+    };
     let allowed = match lookup {
-        Lookup::Phone(_) => viewer.may_find_by_phone(&found),
-        Lookup::StAccount(_) => viewer.may_find_by_st_account(&found),
+        Lookup::Phone(_) => viewer.may_find_by_phone(&found, relation),
+        Lookup::StAccount(_) => viewer.may_find_by_st_account(&found, relation),
     };
     if !allowed {
         return Err(not_found());

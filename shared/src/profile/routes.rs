@@ -8,7 +8,7 @@ use serde_json::json;
 use super::avatars;
 use super::lookups::{self, Lookup};
 use super::settings;
-use super::view::Viewer;
+use crate::privacy::Viewer;
 use crate::auth::Credential;
 use crate::domain::{
     Gender, ImageType, Nickname, PhoneNumber, PortraitUri, PrivacyChange, StAccount, UserId, ValidationError,

@@ -7,7 +7,7 @@ use super::pair::{self, Plan};
 use crate::auth::Credential;
 use crate::domain::UserId;
 use crate::error::Error;
-use crate::profile::view::{UserView, Viewer};
+use crate::privacy::{UserView, Viewer};
 use crate::state::AppState;
 use crate::store::feeds::Counter;
 use crate::store::profile::{self, Profile};

@@ -8,7 +8,7 @@ use super::pair::{self, Pair, Plan};
 use crate::auth::Credential;
 use crate::domain::{UserId, ValidationError};
 use crate::error::Error;
-use crate::profile::view::{iso_millis, Viewer};
+use crate::privacy::{iso_millis, Viewer};
 use crate::state::AppState;
 use crate::store::feeds::Counter;
 use crate::store::profile::{self, Profile};

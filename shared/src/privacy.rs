@@ -32,6 +32,24 @@ pub struct Card {
 
 pub struct Viewer<'a>(pub &'a UserId);
 
+/// How the viewer and the target are related, as read with the target's profile.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Relation {
+    /// Friends both ways (status 20 on each side).
+    pub friends: bool,
+    /// The target blocked the viewer.
+    pub blocked_by_target: bool,
+}
+
+/// What a viewer gets of a user: the whole view, or only the card (the target blocked
+/// the viewer).
+#[derive(Serialize, Debug, PartialEq)]
+#[serde(untagged)]
+pub enum Seen {
+    Full(UserView),
+    Card(Card),
+}
+
 impl Viewer<'_> {
     /// The phone is for the user and their friends (status 20 both ways); a
     /// `displayPhone` setting (identities) will widen this here and nowhere else.
@@ -66,6 +84,16 @@ impl Viewer<'_> {
         }
     }
 
+    /// A user read by id: the whole view, the phone only for themself and friends; only
+    /// the card for someone the target blocked.
+    pub fn seen(&self, target: &UserId, p: &Profile, relation: Relation) -> Seen {
+        if relation.blocked_by_target && self.0 != target {
+            Seen::Card(self.card(target, p))
+        } else {
+            Seen::Full(self.user_related(target, p, relation.friends))
+        }
+    }
+
     pub fn card(&self, target: &UserId, p: &Profile) -> Card {
         Card {
             id: target.to_string(),
@@ -74,14 +102,16 @@ impl Viewer<'_> {
         }
     }
 
-    /// Whether a search by phone number may find this user (`phoneVerify`).
-    pub fn may_find_by_phone(&self, p: &Profile) -> bool {
-        p.privacy.phone_verify
+    /// Whether a search by phone number may find this user (`phoneVerify`; never someone
+    /// who blocked the viewer).
+    pub fn may_find_by_phone(&self, p: &Profile, relation: Relation) -> bool {
+        p.privacy.phone_verify && !relation.blocked_by_target
     }
 
-    /// Whether a search by SealTalk id may find this user (`stSearchVerify`).
-    pub fn may_find_by_st_account(&self, p: &Profile) -> bool {
-        p.privacy.st_search_verify
+    /// Whether a search by SealTalk id may find this user (`stSearchVerify`; never
+    /// someone who blocked the viewer).
+    pub fn may_find_by_st_account(&self, p: &Profile, relation: Relation) -> bool {
+        p.privacy.st_search_verify && !relation.blocked_by_target
     }
 }
 
