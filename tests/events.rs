@@ -62,7 +62,14 @@ fn expected(function: &str, file: &str) -> Option<(u16, i64)> {
             | "delete.json"
             | "set_display_name.json"
             | "all.json"
-            | "friend_profile.json",
+            | "friend_profile.json"
+            | "follow.json"
+            | "unfollow.json"
+            | "add_follow_group.json"
+            | "delete_follow_group.json"
+            | "follow_groups.json"
+            | "follows.json"
+            | "fans.json",
         ) => (403, 403),
         // RFC 6749 and RFC 7517 bodies carry no envelope code.
         ("account", "oauth_token.json") => (400, -1),

@@ -100,6 +100,9 @@ pub struct Limits {
     pub max_friends: i64,
     pub max_pending_requests: i64,
     pub max_blocked: i64,
+    /// Follows per user, and follow groups per user (`default` and `special` included).
+    pub max_follows: i64,
+    pub max_follow_groups: i64,
 }
 
 impl Default for Limits {
@@ -128,6 +131,8 @@ impl Default for Limits {
             max_friends: 3000,
             max_pending_requests: 100,
             max_blocked: 1000,
+            max_follows: 5000,
+            max_follow_groups: 32,
         }
     }
 }
@@ -305,6 +310,8 @@ impl Config {
             max_friends: parse_num(&get, "ROSTER_MAX_FRIENDS", d.max_friends)?,
             max_pending_requests: parse_num(&get, "ROSTER_MAX_PENDING_REQUESTS", d.max_pending_requests)?,
             max_blocked: parse_num(&get, "ROSTER_MAX_BLOCKED", d.max_blocked)?,
+            max_follows: parse_num(&get, "ROSTER_MAX_FOLLOWS", d.max_follows)?,
+            max_follow_groups: parse_num(&get, "ROSTER_MAX_FOLLOW_GROUPS", d.max_follow_groups)?,
         };
         Ok(Config {
             store,

@@ -31,6 +31,10 @@ pub enum Error {
     RelationLimit(&'static str),
     #[error("{0}")]
     NoSuchRelation(&'static str),
+    #[error("this user does not accept follows from you")]
+    FollowRefused,
+    #[error("the default and special follow groups cannot be deleted")]
+    BuiltInFollowGroup,
     #[error("{0}")]
     NotFriends(&'static str),
     #[error("too many failed logins; retry in {retry_after_secs} s")]

@@ -274,7 +274,129 @@ async fn friends_see_each_others_phone_when_reading_by_id(app: TestApp) {
     assert_eq!(app.as_user(&a).get(&format!("/user/{}", b.id)).await.body["result"]["phone"], "", "only while friends both ways");
 }
 
+async fn follow(app: &TestApp, user: &User, other: &User, group: Option<&str>) -> Value {
+    let mut body = json!({"userId": other.id});
+    if let Some(g) = group {
+        body["groupName"] = json!(g);
+    }
+    app.as_user(user).post("/user/follow", body).await.body
+}
+
+fn ids(list: &Value) -> Vec<String> {
+    list["result"]["list"].as_array().unwrap().iter().map(|e| e["userId"].as_str().unwrap().to_string()).collect()
+}
+
+async fn follows_move_between_groups_and_fans_come_from_the_index(app: TestApp) {
+    let users = app.many_registered(3).await;
+    let (a, b, c) = (&users[0], &users[1], &users[2]);
+    assert_eq!(follow(&app, a, b, None).await["code"], 200);
+    assert_eq!(app.as_user(a).post("/user/add_follow_group", json!({"groupName": "work"})).await.code(), 200);
+    app.clock.advance_secs(1);
+    assert_eq!(follow(&app, a, c, Some("work")).await["code"], 200);
+    let groups = app.as_user(a).get("/user/follow_groups").await.body["result"].clone();
+    assert_eq!(groups, json!([{"groupName": "default", "count": 1}, {"groupName": "special", "count": 0}, {"groupName": "work", "count": 1}]));
+    // Following again in another group moves the follow.
+    follow(&app, a, b, Some("work")).await;
+    let groups = app.as_user(a).get("/user/follow_groups").await.body["result"].clone();
+    assert_eq!(groups[0]["count"], 0);
+    assert_eq!(groups[2]["count"], 2);
+    let list = app.as_user(a).get("/user/follows").await.body;
+    assert_eq!(ids(&list), vec![b.id.clone(), c.id.clone()]);
+    assert_eq!(list["result"]["list"][0]["groupName"], "work");
+    assert_eq!(list["result"]["list"][0]["nickname"], "User1");
+    let fans = app.as_user(b).get("/user/fans").await.body;
+    assert_eq!(ids(&fans), vec![a.id.clone()]);
+    assert_eq!(app.as_user(a).post("/user/unfollow", json!({"userId": b.id})).await.code(), 200);
+    assert_eq!(app.as_user(a).post("/user/unfollow", json!({"userId": b.id})).await.code(), 200, "twice is fine");
+    assert!(ids(&app.as_user(b).get("/user/fans").await.body).is_empty());
+    // Groups: unknown, duplicate, built-in.
+    assert_eq!(follow(&app, a, b, Some("nope")).await["field"], "groupName");
+    assert_eq!(app.as_user(a).post("/user/add_follow_group", json!({"groupName": "work"})).await.body["field"], "groupName");
+    assert_eq!(app.as_user(a).post("/user/delete_follow_group", json!({"groupName": "default"})).await.code(), 3102);
+    assert_eq!(app.as_user(a).post("/user/follow", json!({"userId": a.id})).await.body["field"], "userId");
+}
+
+async fn deleting_a_follow_group_deletes_its_follows(app: TestApp) {
+    let users = app.many_registered(3).await;
+    let (a, b, c) = (&users[0], &users[1], &users[2]);
+    app.as_user(a).post("/user/add_follow_group", json!({"groupName": "work"})).await;
+    follow(&app, a, b, Some("work")).await;
+    follow(&app, a, c, None).await;
+    assert_eq!(app.as_user(a).post("/user/delete_follow_group", json!({"groupName": "work"})).await.code(), 200);
+    assert_eq!(ids(&app.as_user(a).get("/user/follows").await.body), vec![c.id.clone()]);
+    assert!(ids(&app.as_user(b).get("/user/fans").await.body).is_empty());
+    let names: Vec<Value> = app.as_user(a).get("/user/follow_groups").await.body["result"].as_array().unwrap().iter().map(|g| g["groupName"].clone()).collect();
+    assert_eq!(names, vec![json!("default"), json!("special")]);
+}
+
+async fn follow_groups_count_toward_their_limit(app: TestApp) {
+    let app = TestApp::spawn_with(app.kind, |c| c.limits.max_follow_groups = 3).await;
+    let a = app.registered().await;
+    assert_eq!(app.as_user(&a).post("/user/add_follow_group", json!({"groupName": "one"})).await.code(), 200);
+    assert_eq!(app.as_user(&a).post("/user/add_follow_group", json!({"groupName": "two"})).await.code(), 3100);
+}
+
+async fn a_block_cancels_follows_and_a_follow_cancels_the_block(app: TestApp) {
+    let a = app.registered_as("Ann").await;
+    let b = app.registered_as("Bob").await;
+    follow(&app, &a, &b, None).await;
+    follow(&app, &b, &a, None).await;
+    act(&app, &a, "/user/add_to_blacklist", &b).await;
+    assert!(ids(&app.as_user(&a).get("/user/follows").await.body).is_empty());
+    assert!(ids(&app.as_user(&b).get("/user/follows").await.body).is_empty());
+    // B, blocked, cannot follow A; A following B lifts A's block.
+    assert_eq!(follow(&app, &b, &a, None).await["code"], 3101);
+    assert_eq!(follow(&app, &a, &b, None).await["code"], 200);
+    assert!(app.as_user(&a).get("/user/blacklist").await.body["result"].as_array().unwrap().is_empty());
+    assert_eq!(app.feed(&a).await.last().unwrap(), &("blacklist".to_string(), b.id.clone(), "delete".to_string()));
+}
+
+async fn follow_and_fan_pages_list_each_user_exactly_once(app: TestApp) {
+    let users = app.many_registered(6).await;
+    let me = &users[0];
+    for other in &users[1..] {
+        app.clock.advance_secs(1);
+        follow(&app, me, other, None).await;
+        follow(&app, other, me, None).await;
+    }
+    for path in ["/user/follows", "/user/fans"] {
+        let mut seen = vec![];
+        for page in 1..=3 {
+            let res = app.as_user(me).get(&format!("{path}?page={page}&size=2")).await.body;
+            assert_eq!(res["result"]["pageInfo"]["totalCount"], 5, "{path}");
+            assert_eq!(res["result"]["pageInfo"]["totalPage"], 3, "{path}");
+            seen.extend(ids(&res));
+        }
+        let expected: Vec<String> = users[1..].iter().map(|u| u.id.clone()).collect();
+        assert_eq!(seen, expected, "{path}");
+    }
+}
+
+async fn at_the_follow_limit_twenty_simultaneous_follows_let_in_exactly_as_many_as_fit(app: TestApp) {
+    let app = TestApp::spawn_with(app.kind, |c| c.limits.max_follows = 5).await;
+    let users = app.many_registered(21).await;
+    let me = &users[0];
+    let bodies = concurrently(&app.router, 20, |i| {
+        axum::http::Request::post("/user/follow")
+            .header("content-type", "application/json")
+            .header("cookie", &me.cookie)
+            .body(axum::body::Body::from(json!({"userId": users[i + 1].id}).to_string()))
+            .unwrap()
+    })
+    .await;
+    let ok = bodies.iter().filter(|b| b["code"] == 200).count();
+    assert_eq!(ok, 5, "{bodies:?}");
+    assert!(bodies.iter().all(|b| b["code"] == 200 || b["code"] == 3100), "{bodies:?}");
+    assert_eq!(app.as_user(me).get("/user/follows").await.body["result"]["pageInfo"]["totalCount"], 5);
+}
+
 on_every_store!(
+    follows_move_between_groups_and_fans_come_from_the_index,
+    deleting_a_follow_group_deletes_its_follows,
+    follow_groups_count_toward_their_limit,
+    a_block_cancels_follows_and_a_follow_cancels_the_block,
+    follow_and_fan_pages_list_each_user_exactly_once,
+    at_the_follow_limit_twenty_simultaneous_follows_let_in_exactly_as_many_as_fit,
     someone_who_blocked_you_shows_only_a_card_and_is_not_found,
     friends_see_each_others_phone_when_reading_by_id,
     the_friendship_state_table_from_invite_to_delete,

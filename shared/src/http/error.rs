@@ -21,6 +21,8 @@ pub mod codes {
     pub const CAPTCHA_REQUIRED: u16 = 5001;
     pub const CAPTCHA_WRONG: u16 = 5002;
     pub const RELATION_LIMIT: u16 = 3100;
+    pub const FOLLOW_REFUSED: u16 = 3101;
+    pub const BUILT_IN_FOLLOW_GROUP: u16 = 3102;
 }
 
 /// `{"code":200}`
@@ -62,6 +64,8 @@ impl IntoResponse for Error {
             // SealTalk answers a taken SealTalk id with its code 1000.
             Error::StAccountTaken => business(codes::WRONG_CODE, message),
             Error::RelationLimit(_) => business(codes::RELATION_LIMIT, message),
+            Error::FollowRefused => business(codes::FOLLOW_REFUSED, message),
+            Error::BuiltInFollowGroup => business(codes::BUILT_IN_FOLLOW_GROUP, message),
             // SealTalk: 404 for an invalid request or unknown friend, 403 for "not your friend".
             Error::NoSuchRelation(_) => json_response(StatusCode::NOT_FOUND, json!({ "code": 404, "message": message })),
             Error::NotFriends(_) => json_response(StatusCode::FORBIDDEN, json!({ "code": 403, "message": message })),

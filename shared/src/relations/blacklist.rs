@@ -22,10 +22,13 @@ pub async fn add(state: &AppState, cred: &Credential, other: &UserId) -> Result<
             return Err(Error::RelationLimit("the blacklist is full"));
         }
         let ends = |s: Option<Status>| s.is_some_and(|s| s != Status::Deleted).then_some((Status::Deleted, None));
+        // The block cancels the relation: friendship, pending requests and follows, both ways.
         let plan = Plan {
             block: Some(true),
             mine: ends(p.my_status()),
             theirs: ends(p.their_status()),
+            my_follow: p.i_follow.is_some().then_some(None),
+            end_their_follow: p.they_follow.is_some(),
             ..Plan::default()
         };
         Ok((plan, ()))

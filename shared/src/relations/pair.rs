@@ -10,7 +10,7 @@ use crate::ports::{Item, Key, TxOp};
 use crate::state::AppState;
 use crate::store::feeds::{self, Change, Counter, Op};
 use crate::store::profile::{self, Profile};
-use crate::store::relations::{self, Edge, Status};
+use crate::store::relations::{self, Edge, Follow, Status};
 use crate::store::{Tx, TxError};
 
 /// What was read of the relation between `me` and `other`.
@@ -22,6 +22,8 @@ pub struct Pair {
     pub theirs: Option<Edge>,
     pub i_block: bool,
     pub they_block: bool,
+    pub i_follow: Option<Follow>,
+    pub they_follow: Option<Follow>,
     pub their_profile: Profile,
 }
 
@@ -42,16 +44,19 @@ impl Pair {
 
 pub async fn read(state: &AppState, cred: &Credential, other: &UserId) -> Result<Pair, Error> {
     let me = &cred.user;
-    let keys: [Key; 7] = [
+    let keys: [Key; 9] = [
         feeds::user_head(me),
         feeds::user_head(other),
         relations::friend_key(me, other),
         relations::friend_key(other, me),
         relations::block_key(me, other),
         relations::block_key(other, me),
+        relations::follow_key(me, other),
+        relations::follow_key(other, me),
         profile::key(other),
     ];
-    let [my_head, their_head, mine, theirs, i_block, they_block, their_profile] = cred.read(state, keys).await?;
+    let [my_head, their_head, mine, theirs, i_block, they_block, i_follow, they_follow, their_profile] =
+        cred.read(state, keys).await?;
     let their_profile = their_profile.ok_or_else(|| Error::NotFound("no such user".into()))?;
     Ok(Pair {
         me: me.clone(),
@@ -61,6 +66,8 @@ pub async fn read(state: &AppState, cred: &Credential, other: &UserId) -> Result
         theirs: theirs.as_ref().map(Edge::from_item).transpose()?,
         i_block: i_block.is_some(),
         they_block: they_block.is_some(),
+        i_follow: i_follow.as_ref().map(Follow::from_item).transpose()?,
+        they_follow: they_follow.as_ref().map(Follow::from_item).transpose()?,
         their_profile: Profile::from_item(&their_profile)?,
     })
 }
@@ -77,11 +84,20 @@ pub struct Plan {
     pub unless_they_block: bool,
     /// Other operations on my side (a display name), recorded as a friend change.
     pub extra_mine: Option<TxOp>,
+    /// My follow of them: into this group (new, or moved), or ended (`Some(None)`).
+    pub my_follow: Option<Option<String>>,
+    /// Their follow of me ends (a block ends follows both ways).
+    pub end_their_follow: bool,
 }
 
 impl Plan {
     pub fn is_empty(&self) -> bool {
-        self.mine.is_none() && self.theirs.is_none() && self.block.is_none() && self.extra_mine.is_none()
+        self.mine.is_none()
+            && self.theirs.is_none()
+            && self.block.is_none()
+            && self.extra_mine.is_none()
+            && self.my_follow.is_none()
+            && !self.end_their_follow
     }
 }
 
@@ -109,7 +125,14 @@ enum Step {
     Extra,
     MyFeed,
     TheirFeed,
+    MyFollow,
+    MyGroups,
+    TheirFollow,
+    TheirGroup,
 }
+
+/// How long a write keeps re-planning after losing races before answering 503.
+const RETRY_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Plans with `decide` from a fresh read and commits, again while other writes win the
 /// race; at a limit `decide` answers with the limit's error from what it read.
@@ -124,8 +147,20 @@ pub async fn change<A>(
         Counter::Friends => limits.max_friends,
         Counter::PendingRequests => limits.max_pending_requests,
         Counter::Blocked => limits.max_blocked,
+        Counter::Follows => limits.max_follows,
+        Counter::Fans => i64::MAX,
+        Counter::FollowGroups => limits.max_follow_groups - relations::BUILT_IN_GROUPS.len() as i64,
     };
-    for _ in 0..5 {
+    // Each lost race means another write committed, so N simultaneous writers need up to
+    // N rounds: retry for a time budget rather than a count (docs/sync.md §3).
+    let started = tokio::time::Instant::now();
+    let mut round = 0u32;
+    while started.elapsed() < RETRY_BUDGET {
+        if round > 0 {
+            let jitter = u64::from(state.random.below(40));
+            tokio::time::sleep(std::time::Duration::from_millis(10 + jitter)).await;
+        }
+        round += 1;
         let pair = read(state, cred, other).await?;
         let (plan, answer) = decide(&pair)?;
         if plan.is_empty() {
@@ -169,15 +204,55 @@ pub async fn change<A>(
             their_changes.push(Change::of("friend", me, Op::Upsert));
             their_counts.extend(moves(pair.their_status(), *status));
         }
+        // Follows: my side, their side; counters on the heads, group counts on the groups.
+        let (mut my_head_only, mut their_head_only) = (vec![], vec![]);
+        if let Some(to) = &plan.my_follow {
+            match (&pair.i_follow, to) {
+                (None, Some(group)) => {
+                    tx = tx
+                        .step(Step::MyFollow, relations::follow(me, other, group, now))
+                        .step(Step::MyGroups, relations::count_in_group(me, group, 1));
+                    my_head_only.push((Counter::Follows, 1));
+                    their_head_only.push((Counter::Fans, 1));
+                }
+                (Some(f), Some(group)) if f.group != *group => {
+                    tx = tx
+                        .step(Step::MyFollow, relations::move_follow(me, other, &f.group, group))
+                        .steps(
+                            Step::MyGroups,
+                            [relations::count_in_group(me, &f.group, -1), relations::count_in_group(me, group, 1)],
+                        );
+                }
+                (Some(f), None) => {
+                    tx = tx
+                        .step(Step::MyFollow, relations::unfollow(me, other))
+                        .step(Step::MyGroups, relations::count_in_group(me, &f.group, -1));
+                    my_head_only.push((Counter::Follows, -1));
+                    their_head_only.push((Counter::Fans, -1));
+                }
+                _ => {}
+            }
+        }
+        if plan.end_their_follow {
+            if let Some(f) = &pair.they_follow {
+                tx = tx
+                    .step(Step::TheirFollow, relations::unfollow(other, me))
+                    .step(Step::TheirGroup, relations::count_in_group(other, &f.group, -1));
+                their_head_only.push((Counter::Follows, -1));
+                my_head_only.push((Counter::Fans, -1));
+            }
+        }
+        my_counts.extend(my_head_only);
+        their_counts.extend(their_head_only);
         let bounded = |counts: Vec<(Counter, i64)>| -> Vec<(Counter, i64, i64)> {
             counts.into_iter().map(|(c, by)| (c, by, max(c))).collect()
         };
-        if !my_changes.is_empty() {
+        if !my_changes.is_empty() || !my_counts.is_empty() {
             let n = feeds::seq(pair.my_head.as_ref())?;
             let ops = feeds::append_counting(&feeds::user_head(me), n, &my_changes, now, &bounded(my_counts));
             tx = tx.steps(Step::MyFeed, ops);
         }
-        if !their_changes.is_empty() {
+        if !their_changes.is_empty() || !their_counts.is_empty() {
             let n = feeds::seq(pair.their_head.as_ref())?;
             let ops = feeds::append_counting(&feeds::user_head(other), n, &their_changes, now, &bounded(their_counts));
             tx = tx.steps(Step::TheirFeed, ops);

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use serde_json::json;
 
-use super::{blacklist, friendship};
+use super::{blacklist, follows, friendship};
 use crate::auth::Credential;
 use crate::domain::{UserId, ValidationError};
 use crate::http::{ok, ok_with, ApiResult, Input, Routes};
@@ -23,7 +23,71 @@ pub fn routes() -> Routes {
         ("/friendship/set_display_name", post(set_display_name)),
         ("/friendship/all", get(all).post(all)),
         ("/friendship/{friendId}/profile", get(friend_profile).post(friend_profile)),
+        ("/user/follow", post(follow)),
+        ("/user/unfollow", post(unfollow)),
+        ("/user/add_follow_group", post(add_follow_group)),
+        ("/user/delete_follow_group", post(delete_follow_group)),
+        ("/user/follow_groups", get(follow_groups).post(follow_groups)),
+        ("/user/follows", get(follows_list).post(follows_list)),
+        ("/user/fans", get(fans_list).post(fans_list)),
     ]
+}
+
+/// `userId`: another user than the caller.
+fn target(input: &Input, cred: &Credential) -> Result<UserId, ValidationError> {
+    let id = UserId::parse("userId", &input.string("userId")?)?;
+    if id == cred.user {
+        return Err(ValidationError::new("userId", "cannot be yourself"));
+    }
+    Ok(id)
+}
+
+async fn follow(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
+    let other = target(&input, &cred)?;
+    let group = follows::group_name(input.opt_string("groupName")?)?;
+    follows::follow(&state, &cred, &other, &group).await?;
+    ok()
+}
+
+async fn unfollow(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
+    let other = target(&input, &cred)?;
+    follows::unfollow(&state, &cred, &other).await?;
+    ok()
+}
+
+async fn add_follow_group(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
+    let name = follows::group_name(Some(input.string("groupName")?))?;
+    follows::add_group(&state, &cred, &name).await?;
+    ok()
+}
+
+async fn delete_follow_group(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
+    let name = follows::group_name(Some(input.string("groupName")?))?;
+    follows::delete_group(&state, &cred, &name).await?;
+    ok()
+}
+
+async fn follow_groups(State(state): State<AppState>, cred: Credential) -> ApiResult {
+    ok_with(follows::groups(&state, &cred).await?)
+}
+
+fn paged<T: serde::Serialize>(list: Vec<T>, total: usize, page: usize, size: usize) -> ApiResult {
+    ok_with(json!({
+        "list": list,
+        "pageInfo": { "page": page, "size": size, "totalPage": total.div_ceil(size), "totalCount": total },
+    }))
+}
+
+async fn follows_list(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
+    let (page, size) = paging(&input)?.unwrap_or((1, 20));
+    let (list, total) = follows::follows_page(&state, &cred, page, size).await?;
+    paged(list, total, page, size)
+}
+
+async fn fans_list(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
+    let (page, size) = paging(&input)?.unwrap_or((1, 20));
+    let (list, total) = follows::fans_page(&state, &cred, page, size).await?;
+    paged(list, total, page, size)
 }
 
 /// `friendId`: another user than the caller.

@@ -79,6 +79,10 @@ pub enum Counter {
     Friends,
     PendingRequests,
     Blocked,
+    Follows,
+    Fans,
+    /// Custom follow groups (`default` and `special` always exist besides).
+    FollowGroups,
 }
 
 impl Counter {
@@ -87,6 +91,9 @@ impl Counter {
             Counter::Friends => "friendCount",
             Counter::PendingRequests => "pendingCount",
             Counter::Blocked => "blockedCount",
+            Counter::Follows => "followCount",
+            Counter::Fans => "fanCount",
+            Counter::FollowGroups => "followGroupCount",
         }
     }
 }

@@ -21,6 +21,8 @@
 //! | SealTalk id marker    | `STACCOUNT#<lower>` | `OWNER`                 | —               |
 //! | friendship (one side) | `USER#<id>`         | `FRIEND#<other>`        | —               |
 //! | block                 | `USER#<id>`         | `BLOCK#<other>` (index: `USER#<other>`/`BLOCKER#<id>`) | — |
+//! | follow                | `USER#<id>`         | `FOLLOW#<other>` (index: `USER#<other>`/`FAN#<id>`) | — |
+//! | follow group          | `USER#<id>`         | `FGROUP#<name>`         | —               |
 //!
 //! A login marker holds only its owner's id; it is written with `attribute_not_exists`
 //! in the same transaction as the owner, which makes the identifier unique. The password
@@ -63,6 +65,23 @@ pub fn user_feed(user: &UserId) -> Key {
 pub const CHANGE_PREFIX: &str = "CHG#";
 pub const FRIEND_PREFIX: &str = "FRIEND#";
 pub const BLOCK_PREFIX: &str = "BLOCK#";
+pub const FOLLOW_PREFIX: &str = "FOLLOW#";
+pub const FAN_PREFIX: &str = "FAN#";
+pub const FOLLOW_GROUP_PREFIX: &str = "FGROUP#";
+
+/// `user` follows `other`; indexed as `USER#<other>` / `FAN#<user>` (my fans).
+pub fn follow(user: &UserId, other: &UserId) -> Key {
+    Key::new(user_pk(user), format!("{FOLLOW_PREFIX}{other}"))
+}
+
+pub fn fan(fan: &UserId, followed: &UserId) -> Key {
+    Key::new(user_pk(followed), format!("{FAN_PREFIX}{fan}"))
+}
+
+/// One of `user`'s follow groups, with the number of follows in it.
+pub fn follow_group(user: &UserId, name: &str) -> Key {
+    Key::new(user_pk(user), format!("{FOLLOW_GROUP_PREFIX}{name}"))
+}
 
 /// `user`'s side of a friendship with `other` (SealTalk keeps one row per side).
 pub fn friend(user: &UserId, other: &UserId) -> Key {

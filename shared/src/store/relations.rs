@@ -168,3 +168,129 @@ pub fn not_blocked(blocker: &UserId, other: &UserId) -> TxOp {
         condition: Condition::NotExists,
     }
 }
+
+const GROUP: &str = "groupName";
+const COUNT: &str = "count";
+
+/// The follow groups every user has; they cannot be deleted.
+pub const BUILT_IN_GROUPS: [&str; 2] = ["default", "special"];
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Follow {
+    pub other: UserId,
+    pub group: String,
+    pub created_at: i64,
+}
+
+impl Follow {
+    pub fn from_item(item: &Item) -> Result<Follow, Error> {
+        let other = item
+            .key
+            .sk
+            .strip_prefix(keys::FOLLOW_PREFIX)
+            .and_then(|id| UserId::parse("followed", id).ok())
+            .ok_or_else(|| corrupt(item, "not a follow key"))?;
+        Ok(Follow {
+            other,
+            group: req_s(item, GROUP)?.to_string(),
+            created_at: req_n(item, CREATED_AT)?,
+        })
+    }
+}
+
+pub fn follow_key(user: &UserId, other: &UserId) -> Key {
+    keys::follow(user, other)
+}
+
+/// Every follow of a user, a page at a time.
+pub fn follows_of(user: &UserId) -> Query {
+    Query::partition(keys::user_pk(user)).begins_with(keys::FOLLOW_PREFIX)
+}
+
+/// A user's fans, from the inverted index, a page at a time.
+pub fn fans_of(user: &UserId) -> Query {
+    Query::partition(keys::user_pk(user))
+        .begins_with(keys::FAN_PREFIX)
+        .on(crate::ports::IndexName::Inverted)
+}
+
+/// The fan's id, from an index entry (the follow item, found by its index key).
+pub fn fan_id(item: &Item) -> Result<UserId, Error> {
+    item.key
+        .pk
+        .strip_prefix("USER#")
+        .and_then(|id| UserId::parse("fan", id).ok())
+        .ok_or_else(|| corrupt(item, "not a follow item"))
+}
+
+pub fn follow(user: &UserId, other: &UserId, group: &str, now_ms: i64) -> TxOp {
+    TxOp::Put {
+        item: Item::new(follow_key(user, other))
+            .with_s(GROUP, group)
+            .with_n(CREATED_AT, now_ms)
+            .indexed_as(keys::fan(user, other)),
+        condition: Some(Condition::NotExists),
+    }
+}
+
+/// Moves a follow to another group, only if it is still in `from`.
+pub fn move_follow(user: &UserId, other: &UserId, from: &str, to: &str) -> TxOp {
+    TxOp::Update {
+        key: follow_key(user, other),
+        updates: vec![Update::set(GROUP, Attr::S(to.into()))],
+        condition: Some(Condition::eq(GROUP, Attr::S(from.into()))),
+    }
+}
+
+pub fn unfollow(user: &UserId, other: &UserId) -> TxOp {
+    TxOp::Delete {
+        key: follow_key(user, other),
+        condition: Some(Condition::Exists),
+    }
+}
+
+pub fn follow_group_key(user: &UserId, name: &str) -> Key {
+    keys::follow_group(user, name)
+}
+
+/// Every custom follow group of a user (built-in ones appear once they hold a follow).
+pub fn follow_groups_of(user: &UserId) -> Query {
+    Query::partition(keys::user_pk(user)).begins_with(keys::FOLLOW_GROUP_PREFIX)
+}
+
+pub fn follow_group_name(item: &Item) -> Result<String, Error> {
+    item.key
+        .sk
+        .strip_prefix(keys::FOLLOW_GROUP_PREFIX)
+        .map(str::to_string)
+        .ok_or_else(|| corrupt(item, "not a follow group key"))
+}
+
+pub fn follow_group_count(item: &Item) -> i64 {
+    item.n(COUNT).unwrap_or(0)
+}
+
+pub fn create_follow_group(user: &UserId, name: &str) -> TxOp {
+    TxOp::Put {
+        item: Item::new(follow_group_key(user, name)).with_n(COUNT, 0),
+        condition: Some(Condition::NotExists),
+    }
+}
+
+/// Moves a group's follow count; a custom group must still exist (a built-in one is
+/// created by its first follow).
+pub fn count_in_group(user: &UserId, name: &str, by: i64) -> TxOp {
+    let built_in = BUILT_IN_GROUPS.contains(&name);
+    TxOp::Update {
+        key: follow_group_key(user, name),
+        updates: vec![Update::add(COUNT, by)],
+        condition: (!built_in).then_some(Condition::Exists),
+    }
+}
+
+pub fn delete_follow_group(user: &UserId, name: &str) -> TxOp {
+    TxOp::Delete {
+        key: follow_group_key(user, name),
+        condition: Some(Condition::Exists),
+    }
+}
