@@ -14,6 +14,7 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod error;
+pub mod homepage;
 pub mod http;
 pub mod lambda;
 pub mod local;

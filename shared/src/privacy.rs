@@ -102,6 +102,11 @@ impl Viewer<'_> {
         }
     }
 
+    /// Whether the viewer sees whom the target follows and who follows them.
+    pub fn sees_follows(&self, target: &UserId, p: &Profile) -> bool {
+        self.0 == target || p.privacy.display_follows
+    }
+
     /// Whether a search by phone number may find this user (`phoneVerify`; never someone
     /// who blocked the viewer).
     pub fn may_find_by_phone(&self, p: &Profile, relation: Relation) -> bool {

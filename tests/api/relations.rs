@@ -390,7 +390,34 @@ async fn at_the_follow_limit_twenty_simultaneous_follows_let_in_exactly_as_many_
     assert_eq!(app.as_user(me).get("/user/follows").await.body["result"]["pageInfo"]["totalCount"], 5);
 }
 
+async fn own_info_and_user_pages_show_counts_and_follows_as_display_follows_allows(app: TestApp) {
+    let users = app.many_registered(3).await;
+    let (a, b, c) = (&users[0], &users[1], &users[2]);
+    follow(&app, a, b, None).await;
+    follow(&app, c, a, None).await;
+    invite(&app, a, b).await;
+    act(&app, b, "/friendship/agree", a).await;
+    let own = app.as_user(a).get("/user/own_info").await.body;
+    let r = &own["result"];
+    assert_eq!((r["friendCount"].as_i64(), r["followCount"].as_i64(), r["fanCount"].as_i64()), (Some(1), Some(1), Some(1)), "{own}");
+    assert_eq!(r["follows"], json!([{"groupName": "default", "userIds": [b.id]}]));
+    assert_eq!(r["fanIds"], json!([c.id]));
+    assert_eq!(r["phone"], a.national.as_str());
+    // Another user sees the counts, and the lists while displayFollows is 1.
+    let page = app.as_user(c).get(&format!("/user/{}", a.id)).await.body;
+    assert_eq!(page["result"]["followCount"], 1);
+    assert_eq!(page["result"]["fanIds"], json!([c.id]));
+    app.as_user(a).post("/user/set_privacy", json!({"displayFollows": 0})).await;
+    let page = app.as_user(c).get(&format!("/user/{}", a.id)).await.body;
+    assert_eq!(page["result"]["fanCount"], 1, "counts stay");
+    assert!(page["result"].get("follows").is_none() && page["result"].get("fanIds").is_none(), "{page}");
+    let own_page = app.as_user(a).get(&format!("/user/{}", a.id)).await.body;
+    assert!(own_page["result"]["follows"].is_array(), "the user always sees their own");
+    assert_eq!(app.as_user(a).get("/user/get_privacy").await.body["result"]["displayFollows"], 0);
+}
+
 on_every_store!(
+    own_info_and_user_pages_show_counts_and_follows_as_display_follows_allows,
     follows_move_between_groups_and_fans_come_from_the_index,
     deleting_a_follow_group_deletes_its_follows,
     follow_groups_count_toward_their_limit,

@@ -142,6 +142,8 @@ pub struct Privacy {
     pub fri_verify: bool,
     /// Being added to a group needs this user's agreement.
     pub group_verify: bool,
+    /// Others may see whom this user follows and who follows them (the homepage).
+    pub display_follows: bool,
 }
 
 impl Default for Privacy {
@@ -151,6 +153,7 @@ impl Default for Privacy {
             st_search_verify: true,
             fri_verify: true,
             group_verify: true,
+            display_follows: true,
         }
     }
 }
@@ -162,6 +165,7 @@ pub struct PrivacyChange {
     pub st_search_verify: Option<bool>,
     pub fri_verify: Option<bool>,
     pub group_verify: Option<bool>,
+    pub display_follows: Option<bool>,
 }
 
 impl PrivacyChange {

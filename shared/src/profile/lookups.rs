@@ -9,20 +9,41 @@ use crate::auth::Credential;
 use crate::domain::{LoginId, PhoneNumber, StAccount, UserId};
 use crate::error::Error;
 use crate::ports::{Item, Key};
+use crate::homepage;
 use crate::state::AppState;
+use crate::store::feeds;
 use crate::store::profile::{self, Profile};
 use crate::store::relations::{self, Edge, Status};
 use crate::store::{codes, keys, markers, Tx, TxError};
 
-pub async fn user(state: &AppState, cred: &Credential, target: &UserId) -> Result<Seen, Error> {
+/// A user read by id, with their relation counts and, when their `displayFollows`
+/// allows (or it is the user themself), whom they follow and their first fans.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+pub enum UserPage {
+    Full {
+        #[serde(flatten)]
+        user: crate::privacy::UserView,
+        #[serde(flatten)]
+        counts: homepage::Counts,
+        #[serde(flatten, skip_serializing_if = "Option::is_none")]
+        lists: Option<homepage::Lists>,
+    },
+    Card(Card),
+}
+
+pub async fn user(state: &AppState, cred: &Credential, target: &UserId) -> Result<UserPage, Error> {
     let me = &cred.user;
     let keys = [
         profile::key(target),
         relations::block_key(target, me),
         relations::friend_key(me, target),
         relations::friend_key(target, me),
+        feeds::user_head(target),
     ];
-    let [item, blocks_me, mine, theirs] = cred.read(state, keys).await?;
+    // The lists are read at the same time as the rest, and dropped if not to be shown.
+    let (read, lists) = tokio::join!(cred.read(state, keys), homepage::lists(state, target));
+    let [item, blocks_me, mine, theirs, head] = read?;
     let item = item.ok_or_else(|| Error::NotFound("no such user".into()))?;
     let agreed = |e: Option<Item>| -> Result<bool, Error> {
         Ok(e.as_ref().map(Edge::from_item).transpose()?.is_some_and(|e| e.status == Status::Agreed))
@@ -31,7 +52,16 @@ pub async fn user(state: &AppState, cred: &Credential, target: &UserId) -> Resul
         friends: agreed(mine)? && agreed(theirs)?,
         blocked_by_target: blocks_me.is_some(),
     };
-    Ok(Viewer(me).seen(target, &Profile::from_item(&item)?, relation))
+    let profile = Profile::from_item(&item)?;
+    let viewer = Viewer(me);
+    Ok(match viewer.seen(target, &profile, relation) {
+        Seen::Card(card) => UserPage::Card(card),
+        Seen::Full(user) => UserPage::Full {
+            user,
+            counts: homepage::counts(head.as_ref()),
+            lists: viewer.sees_follows(target, &profile).then(|| lists).transpose()?,
+        },
+    })
 }
 
 /// Cards of the given users (distinct, at most 100), unknown ones left out.

@@ -26,6 +26,7 @@ pub fn routes() -> Routes {
         ("/user/get_privacy", axum::routing::get(get_privacy).post(get_privacy)),
         ("/user/set_poke", post(set_poke)),
         ("/user/get_poke", axum::routing::get(get_poke).post(get_poke)),
+        ("/user/own_info", axum::routing::get(own_info).post(own_info)),
         ("/user/get_image_token", axum::routing::get(get_image_token).post(get_image_token)),
         ("/user/upload_avatar", post(upload_avatar)),
         ("/user/batch", axum::routing::get(batch).post(batch)),
@@ -78,6 +79,31 @@ async fn upload_avatar(
     }
     let avatar = avatar.ok_or_else(|| ValidationError::new("avatar", "is required (a file field named avatar)"))?;
     ok_with(avatars::upload(&state, &cred, avatar, nickname.as_ref()).await?)
+}
+
+/// The caller's own profile with their relation counts, follows by group and first fans.
+async fn own_info(State(state): State<AppState>, cred: Credential) -> ApiResult {
+    let keys = [crate::store::profile::key(&cred.user), crate::store::feeds::user_head(&cred.user)];
+    let (read, lists) = tokio::join!(cred.read(&state, keys), crate::homepage::lists(&state, &cred.user));
+    let [profile, head] = read?;
+    let p = crate::store::profile::Profile::from_item(&profile.ok_or(crate::error::Error::Unauthorized)?)?;
+    let counts = crate::homepage::counts(head.as_ref());
+    let lists = lists?;
+    ok_with(json!({
+        "id": cred.user,
+        "nickname": p.nickname,
+        "region": p.phone.as_ref().map(|ph| ph.region().to_string()).unwrap_or_default(),
+        "phone": p.phone.as_ref().map(|ph| ph.national().to_string()).unwrap_or_default(),
+        "gender": p.gender,
+        "portraitUri": p.portrait_uri,
+        "stAccount": p.st_account,
+        "createdAt": crate::privacy::iso_millis(p.created_at),
+        "friendCount": counts.friend_count,
+        "followCount": counts.follow_count,
+        "fanCount": counts.fan_count,
+        "follows": lists.follows,
+        "fanIds": lists.fan_ids,
+    }))
 }
 
 /// At most this many ids in one batch.
@@ -186,6 +212,7 @@ async fn set_privacy(State(state): State<AppState>, cred: Credential, input: Inp
         st_search_verify: input.opt_flag("stSearchVerify")?,
         fri_verify: input.opt_flag("friVerify")?,
         group_verify: input.opt_flag("groupVerify")?,
+        display_follows: input.opt_flag("displayFollows")?,
     };
     settings::set_privacy(&state, &cred, &change).await?;
     ok()
@@ -198,6 +225,7 @@ async fn get_privacy(State(state): State<AppState>, cred: Credential) -> ApiResu
         "stSearchVerify": i64::from(p.st_search_verify),
         "friVerify": i64::from(p.fri_verify),
         "groupVerify": i64::from(p.group_verify),
+        "displayFollows": i64::from(p.display_follows),
     }))
 }
 

@@ -18,6 +18,7 @@ const PHONE_VERIFY: &str = "phoneVerify";
 const ST_SEARCH_VERIFY: &str = "stSearchVerify";
 const FRI_VERIFY: &str = "friVerify";
 const GROUP_VERIFY: &str = "groupVerify";
+const DISPLAY_FOLLOWS: &str = "displayFollows";
 const POKE_STATUS: &str = "pokeStatus";
 const PSEQ: &str = "pseq";
 
@@ -68,6 +69,7 @@ impl Profile {
                 st_search_verify: flag(item, ST_SEARCH_VERIFY)?,
                 fri_verify: flag(item, FRI_VERIFY)?,
                 group_verify: flag(item, GROUP_VERIFY)?,
+                display_follows: flag(item, DISPLAY_FOLLOWS)?,
             },
             poke: flag(item, POKE_STATUS)?,
             pseq: req_n(item, PSEQ)?,
@@ -90,6 +92,7 @@ pub fn create(user: &UserId, phone: &PhoneNumber, nickname: &Nickname, now_ms: i
             .with(ST_SEARCH_VERIFY, n(privacy.st_search_verify))
             .with(FRI_VERIFY, n(privacy.fri_verify))
             .with(GROUP_VERIFY, n(privacy.group_verify))
+            .with(DISPLAY_FOLLOWS, n(privacy.display_follows))
             .with(POKE_STATUS, n(true))
             .with_n(PSEQ, 0)
             .with_n(CREATED_AT, now_ms)
@@ -152,6 +155,7 @@ pub fn set_privacy(user: &UserId, change: &PrivacyChange, now_ms: i64) -> TxOp {
         (ST_SEARCH_VERIFY, change.st_search_verify),
         (FRI_VERIFY, change.fri_verify),
         (GROUP_VERIFY, change.group_verify),
+        (DISPLAY_FOLLOWS, change.display_follows),
     ] {
         if let Some(on) = value {
             updates.push(Update::set(name, n(on)));
