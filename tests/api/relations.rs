@@ -416,7 +416,44 @@ async fn own_info_and_user_pages_show_counts_and_follows_as_display_follows_allo
     assert_eq!(app.as_user(a).get("/user/get_privacy").await.body["result"]["displayFollows"], 0);
 }
 
+async fn at_the_blacklist_limit_twenty_simultaneous_blocks_let_in_exactly_as_many_as_fit(app: TestApp) {
+    let app = TestApp::spawn_with(app.kind, |c| c.limits.max_blocked = 5).await;
+    let users = app.many_registered(21).await;
+    let me = &users[0];
+    let bodies = concurrently(&app.router, 20, |i| {
+        axum::http::Request::post("/user/add_to_blacklist")
+            .header("content-type", "application/json")
+            .header("cookie", &me.cookie)
+            .body(axum::body::Body::from(json!({"friendId": users[i + 1].id}).to_string()))
+            .unwrap()
+    })
+    .await;
+    assert_eq!(bodies.iter().filter(|b| b["code"] == 200).count(), 5, "{bodies:?}");
+    assert!(bodies.iter().all(|b| b["code"] == 200 || b["code"] == 3100), "{bodies:?}");
+    assert_eq!(app.as_user(me).get("/user/blacklist").await.body["result"].as_array().unwrap().len(), 5);
+}
+
+async fn either_side_can_end_a_friendship(app: TestApp) {
+    let a = app.registered_as("Ann").await;
+    let b = app.registered_as("Bob").await;
+    invite(&app, &a, &b).await;
+    act(&app, &b, "/friendship/agree", &a).await;
+    act(&app, &b, "/friendship/delete", &a).await;
+    assert_eq!(statuses(&app, &a, &b).await, (Some(20), Some(30)));
+    act(&app, &a, "/friendship/delete", &b).await;
+    assert_eq!(statuses(&app, &a, &b).await, (Some(30), Some(30)));
+    // From 30/30 an invite is a new request.
+    assert_eq!(invite(&app, &b, &a).await["result"]["action"], "Sent");
+    assert_eq!(statuses(&app, &a, &b).await, (Some(11), Some(10)));
+    // Another user's request cannot be answered by a third.
+    let c = app.registered_as("Cid").await;
+    assert_eq!(app.as_user(&c).post("/friendship/ignore", json!({"friendId": b.id})).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.as_user(&c).post("/friendship/set_display_name", json!({"friendId": a.id, "displayName": "x"})).await.status, StatusCode::NOT_FOUND);
+}
+
 on_every_store!(
+    at_the_blacklist_limit_twenty_simultaneous_blocks_let_in_exactly_as_many_as_fit,
+    either_side_can_end_a_friendship,
     own_info_and_user_pages_show_counts_and_follows_as_display_follows_allows,
     follows_move_between_groups_and_fans_come_from_the_index,
     deleting_a_follow_group_deletes_its_follows,
