@@ -26,11 +26,14 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 # (label, function, event, settings). The production samples answer without an AWS
 # call; the local one parses a phone number and reads the embedded store, to show what a
 # first request pays for the phone-number metadata.
+# (label, function, event, settings, expected status): the profile and relations samples
+# carry no session, so their first answer is a 403 that needs no store call either.
 SAMPLES = [
-    ("codes", "codes", "events/codes/regionlist.json", "production"),
-    ("account", "account", "events/account/jwks.json", "production"),
-    ("profile", "profile", "events/profile/get_privacy.json", "production"),
-    ("codes:phone", "codes", "events/codes/check_phone_available.json", "local"),
+    ("codes", "codes", "events/codes/regionlist.json", "production", 200),
+    ("account", "account", "events/account/jwks.json", "production", 200),
+    ("profile", "profile", "events/profile/get_privacy.json", "production", 403),
+    ("relations", "relations", "events/relations/all.json", "production", 403),
+    ("codes:phone", "codes", "events/codes/check_phone_available.json", "local", 200),
 ]
 
 
@@ -42,7 +45,7 @@ def peak_rss_kib(pid):
     return -1
 
 
-def one_run(binary, event, env):
+def one_run(binary, event, env, expected=200):
     api = RuntimeApi(event)
     env = dict(env, AWS_LAMBDA_RUNTIME_API=api.address)
     started = time.perf_counter()
@@ -56,7 +59,7 @@ def one_run(binary, event, env):
         if "/response" not in path:
             raise RuntimeError(f"{binary} reported an error: {body[:300]!r}")
         status = json.loads(body).get("statusCode")
-        if status != 200:
+        if status != expected:
             raise RuntimeError(f"{binary} answered {status}: {body[:300]!r}")
         return elapsed_ms, peak
     finally:
@@ -96,7 +99,7 @@ def main():
     width = max(len(d) for d in bin_dirs) if len(bin_dirs) > 1 else 0
     header = f"{'sample':12} {'runs':>4} {'median ms':>10} {'min ms':>8} {'max ms':>8} {'stdev ms':>9} {'peak RSS MiB':>13}"
     print((f"{'build':{width}} " if width else "") + header)
-    for label, name, event_path, mode in SAMPLES:
+    for label, name, event_path, mode, expected in SAMPLES:
         binaries = [os.path.join(d, name) for d in bin_dirs]
         for binary in binaries:
             if not os.path.exists(binary):
@@ -110,7 +113,7 @@ def main():
                     run_env = dict(local_env, ROSTER_DATA_DIR=tempfile.mkdtemp(prefix="roster-bench-"))
                 else:
                     run_env = env
-                ms, kib = one_run(binary, event, run_env)
+                ms, kib = one_run(binary, event, run_env, expected)
                 if mode == "local":
                     shutil.rmtree(run_env["ROSTER_DATA_DIR"], ignore_errors=True)
                 times[binary].append(ms)
