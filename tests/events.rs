@@ -49,7 +49,9 @@ fn expected(function: &str, file: &str) -> Option<(u16, i64)> {
             | "find_user.json"
             | "get_image_token.json"
             | "upload_avatar.json"
-            | "own_info.json",
+            | "own_info.json"
+            | "set_username.json"
+            | "set_birthday.json",
         ) => (403, 403),
         // Every relations route needs a session; the samples carry none.
         (

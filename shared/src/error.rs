@@ -27,6 +27,8 @@ pub enum Error {
     PhoneTaken,
     #[error("another user has this SealTalk id")]
     StAccountTaken,
+    #[error("another user has this username")]
+    UsernameTaken,
     #[error("{0}")]
     RelationLimit(&'static str),
     #[error("{0}")]

@@ -15,6 +15,9 @@ pub struct UserView {
     pub portrait_uri: String,
     pub gender: String,
     pub st_account: String,
+    pub username: String,
+    /// `YYYY-MM-DD`, or "" when unset or hidden.
+    pub birthday: String,
     /// The national number, or "" when the viewer may not see it.
     pub phone: String,
     pub updated_at: String,
@@ -53,8 +56,17 @@ pub enum Seen {
 impl Viewer<'_> {
     /// The phone is for the user and their friends (status 20 both ways); a
     /// `displayPhone` setting (identities) will widen this here and nowhere else.
-    fn sees_phone(&self, target: &UserId, friends: bool) -> bool {
-        self.0 == target || friends
+    fn sees_phone(&self, target: &UserId, friends: bool, p: &Profile) -> bool {
+        self.0 == target || friends || p.privacy.display_phone
+    }
+
+    /// The birthday, for the user themself or when `displayBirthday` is 1.
+    pub fn birthday(&self, target: &UserId, p: &Profile) -> String {
+        if self.0 == target || p.privacy.display_birthday {
+            p.birthday.clone()
+        } else {
+            String::new()
+        }
     }
 
     pub fn user(&self, target: &UserId, p: &Profile) -> UserView {
@@ -64,7 +76,7 @@ impl Viewer<'_> {
     /// The national number and calling code, or empty ones when hidden.
     pub fn phone(&self, target: &UserId, p: &Profile, friends: bool) -> (String, String) {
         match &p.phone {
-            Some(phone) if self.sees_phone(target, friends) => (phone.region().to_string(), phone.national().to_string()),
+            Some(phone) if self.sees_phone(target, friends, p) => (phone.region().to_string(), phone.national().to_string()),
             _ => (String::new(), String::new()),
         }
     }
@@ -78,6 +90,8 @@ impl Viewer<'_> {
             portrait_uri: p.portrait_uri.clone(),
             gender: p.gender.clone(),
             st_account: p.st_account.clone(),
+            username: p.username.clone(),
+            birthday: self.birthday(target, p),
             phone,
             updated_at: iso_millis(p.updated_at),
             updated_time: p.updated_at,

@@ -160,11 +160,11 @@ async fn twenty_simultaneous_claims_of_one_st_account_leave_one_holder_and_no_or
 async fn privacy_defaults_to_on_and_an_omitted_flag_is_unchanged(app: TestApp) {
     let user = app.registered().await;
     let me = app.as_user(&user);
-    let all_on = json!({"phoneVerify": 1, "stSearchVerify": 1, "friVerify": 1, "groupVerify": 1, "displayFollows": 1});
+    let all_on = json!({"phoneVerify": 1, "stSearchVerify": 1, "friVerify": 1, "groupVerify": 1, "displayFollows": 1, "displayPhone": 0, "displayBirthday": 0});
     assert_eq!(me.get("/user/get_privacy").await.body["result"], all_on);
     assert_eq!(me.post("/user/set_privacy", json!({"phoneVerify": 0, "groupVerify": 0})).await.code(), 200);
     assert_eq!(me.post("/user/set_privacy", json!({"groupVerify": "1"})).await.code(), 200);
-    let expected = json!({"phoneVerify": 0, "stSearchVerify": 1, "friVerify": 1, "groupVerify": 1, "displayFollows": 1});
+    let expected = json!({"phoneVerify": 0, "stSearchVerify": 1, "friVerify": 1, "groupVerify": 1, "displayFollows": 1, "displayPhone": 0, "displayBirthday": 0});
     assert_eq!(me.post("/user/get_privacy", json!({})).await.body["result"], expected);
     assert_eq!(me.post("/user/set_privacy", json!({})).await.code(), 200, "nothing to change");
     assert_eq!(me.get("/user/get_privacy").await.body["result"], expected);
@@ -484,7 +484,68 @@ async fn an_upload_that_is_not_an_image_or_too_large_is_400_and_stores_nothing(a
     assert_eq!(anonymous.status, StatusCode::FORBIDDEN);
 }
 
+async fn a_username_has_one_holder_whatever_its_case_and_reserved_names_are_refused(app: TestApp) {
+    let ann = app.registered_as("Ann").await;
+    let bob = app.registered_as("Bob").await;
+    let set = |user: &User, name: &str| {
+        let body = json!({"username": name});
+        let app = &app;
+        let cookie = user.cookie.clone();
+        async move { app.with_cookie(&cookie).post("/user/set_username", body).await }
+    };
+    assert_eq!(set(&ann, "ann.smith").await.code(), 200);
+    assert_eq!(set(&bob, "ANN.Smith").await.code(), 3002);
+    let reserved = set(&bob, "Admin").await;
+    assert_eq!((reserved.status, reserved.body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("username")));
+    assert_eq!(set(&ann, "ann_2").await.code(), 200);
+    assert_eq!(set(&bob, "ann.smith").await.code(), 200, "the old name is free again");
+    let own = app.as_user(&ann).get("/user/own_info").await.body;
+    assert_eq!(own["result"]["username"], "ann_2");
+}
+
+async fn twenty_simultaneous_claims_of_one_username_leave_one_holder(app: TestApp) {
+    let users = app.many_registered(20).await;
+    let bodies = concurrently(&app.router, 20, |i| {
+        axum::http::Request::post("/user/set_username")
+            .header("content-type", "application/json")
+            .header("cookie", &users[i].cookie)
+            .body(axum::body::Body::from(json!({"username": "popular.name"}).to_string()))
+            .unwrap()
+    })
+    .await;
+    assert_eq!(bodies.iter().filter(|b| b["code"] == 200).count(), 1, "{bodies:?}");
+    assert!(bodies.iter().all(|b| b["code"] == 200 || b["code"] == 3002), "{bodies:?}");
+    let mut holders = 0;
+    for user in &users {
+        if stored(&app, user).await.username == "popular.name" {
+            holders += 1;
+        }
+    }
+    assert_eq!(holders, 1);
+}
+
+async fn birthday_and_phone_show_to_others_only_as_their_flags_allow(app: TestApp) {
+    let ann = app.registered_as("Ann").await;
+    let bob = app.registered_as("Bob").await;
+    let me = app.as_user(&bob);
+    for bad in ["2030-01-01", "1899-12-31", "2023-02-29", "01-02-2000"] {
+        let res = me.post("/user/set_birthday", json!({"birthday": bad})).await;
+        assert_eq!(res.body["field"], "birthday", "{bad}");
+    }
+    assert_eq!(me.post("/user/set_birthday", json!({"birthday": "2000-02-29"})).await.code(), 200);
+    let path = format!("/user/{}", bob.id);
+    let r = app.as_user(&ann).get(&path).await.body["result"].clone();
+    assert_eq!((r["birthday"].as_str(), r["phone"].as_str()), (Some(""), Some("")));
+    me.post("/user/set_privacy", json!({"displayBirthday": 1, "displayPhone": 1})).await;
+    let r = app.as_user(&ann).get(&path).await.body["result"].clone();
+    assert_eq!((r["birthday"].as_str(), r["phone"].as_str()), (Some("2000-02-29"), Some(bob.national.as_str())));
+    assert_eq!(app.as_user(&bob).get("/user/own_info").await.body["result"]["birthday"], "2000-02-29");
+}
+
 on_every_store!(
+    a_username_has_one_holder_whatever_its_case_and_reserved_names_are_refused,
+    twenty_simultaneous_claims_of_one_username_leave_one_holder,
+    birthday_and_phone_show_to_others_only_as_their_flags_allow,
     an_uploaded_avatar_is_typed_by_its_bytes_and_becomes_the_portrait,
     an_upload_that_is_not_an_image_or_too_large_is_400_and_stores_nothing,
     an_avatar_is_uploaded_with_a_presigned_put_and_becomes_the_portrait,

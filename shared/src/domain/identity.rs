@@ -1,13 +1,14 @@
 //! Who a person is to the outside world: the identifiers they log in with and the
 //! addresses codes are sent to. Phone today; email and username join these enums.
 
-use super::{EmailAddress, PhoneNumber};
+use super::{EmailAddress, PhoneNumber, Username};
 
 /// An identifier a person logs in with. Each is unique (a marker item names its owner)
 /// and carries its own login backoff.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum LoginId {
     Phone(PhoneNumber),
+    Username(Username),
 }
 
 impl LoginId {
@@ -15,6 +16,7 @@ impl LoginId {
     pub fn masked(&self) -> String {
         match self {
             LoginId::Phone(p) => p.masked(),
+            LoginId::Username(u) => format!("{}***", u.as_str().chars().next().unwrap_or('?')),
         }
     }
 }

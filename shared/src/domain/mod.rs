@@ -11,7 +11,7 @@ pub use account::{Device, Nickname, Password, UserId};
 pub use email::EmailAddress;
 pub use identity::{LoginId, Recipient};
 pub use phone::{CallingCode, PhoneNumber};
-pub use profile::{Gender, ImageType, PortraitUri, Privacy, PrivacyChange, StAccount};
+pub use profile::{Birthday, Gender, ImageType, PortraitUri, Privacy, PrivacyChange, StAccount, Username};
 pub use purpose::CodePurpose;
 
 /// Input that does not parse into a domain value; names the field it came from.

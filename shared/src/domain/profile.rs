@@ -31,6 +31,79 @@ impl StAccount {
     }
 }
 
+/// A username: 3 to 32 characters, a letter first, then letters, digits, `_` or `.`;
+/// unique regardless of case; a few names that could pass for the service are reserved.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Username(String);
+
+/// Names nobody may take: they could pass for the service or its staff.
+const RESERVED_USERNAMES: [&str; 12] = [
+    "admin", "administrator", "root", "support", "system", "roster", "help", "staff", "official", "security",
+    "null", "undefined",
+];
+
+impl Username {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let s = raw.trim();
+        let ok = (3..=32).contains(&s.len())
+            && s.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');
+        if !ok {
+            return Err(ValidationError::new(
+                "username",
+                "must be 3 to 32 characters: a letter, then letters, digits, _ or .",
+            ));
+        }
+        if RESERVED_USERNAMES.contains(&s.to_ascii_lowercase().as_str()) {
+            return Err(ValidationError::new("username", "is reserved"));
+        }
+        Ok(Username(s.to_string()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// The form uniqueness is decided on.
+    pub fn unique_form(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
+}
+
+/// A birthday: a real `YYYY-MM-DD` date from 1900 on, not after `today`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Birthday {
+    year: u16,
+    month: u8,
+    day: u8,
+}
+
+impl Birthday {
+    /// `today` is (year, month, day), from the service clock.
+    pub fn parse(raw: &str, today: (u16, u8, u8)) -> Result<Self, ValidationError> {
+        let bad = || ValidationError::new("birthday", "must be a real date YYYY-MM-DD, from 1900 and not in the future");
+        let parts: Vec<&str> = raw.trim().split('-').collect();
+        let [y, m, d] = parts.as_slice() else { return Err(bad()) };
+        if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+            return Err(bad());
+        }
+        let (year, month, day): (u16, u8, u8) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?, d.parse().map_err(|_| bad())?);
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        let days_in_month = match month {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if leap => 29,
+            2 => 28,
+            _ => return Err(bad()),
+        };
+        if year < 1900 || day == 0 || day > days_in_month || (year, month, day) > today {
+            return Err(bad());
+        }
+        Ok(Birthday { year, month, day })
+    }
+    pub fn to_text(self) -> String {
+        format!("{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Gender {
     Male,
@@ -144,6 +217,10 @@ pub struct Privacy {
     pub group_verify: bool,
     /// Others may see whom this user follows and who follows them (the homepage).
     pub display_follows: bool,
+    /// Anyone may see the phone number (friends always may).
+    pub display_phone: bool,
+    /// Anyone may see the birthday.
+    pub display_birthday: bool,
 }
 
 impl Default for Privacy {
@@ -154,6 +231,8 @@ impl Default for Privacy {
             fri_verify: true,
             group_verify: true,
             display_follows: true,
+            display_phone: false,
+            display_birthday: false,
         }
     }
 }
@@ -166,6 +245,8 @@ pub struct PrivacyChange {
     pub fri_verify: Option<bool>,
     pub group_verify: Option<bool>,
     pub display_follows: Option<bool>,
+    pub display_phone: Option<bool>,
+    pub display_birthday: Option<bool>,
 }
 
 impl PrivacyChange {
@@ -207,6 +288,25 @@ mod tests {
         assert_eq!(ImageType::sniff(b"GIF89a.."), Some(ImageType::Gif));
         assert_eq!(ImageType::sniff(b"<svg xmlns="), None);
         assert_eq!(ImageType::parse("contentType", "image/svg+xml").unwrap_err().field, "contentType");
+    }
+
+    #[test]
+    fn usernames_start_with_a_letter_and_reserved_ones_are_refused() {
+        assert!(Username::parse("tom.cat_2").is_ok());
+        for bad in ["to", "2tom", "tom cat", "tom-cat", "Admin", "ROOT", &"a".repeat(33)] {
+            assert_eq!(Username::parse(bad).unwrap_err().field, "username", "{bad}");
+        }
+        assert_eq!(Username::parse("TomCat").unwrap().unique_form(), "tomcat");
+    }
+
+    #[test]
+    fn birthdays_are_real_past_dates_from_1900() {
+        let today = (2026, 11, 21);
+        assert_eq!(Birthday::parse("2000-02-29", today).unwrap().to_text(), "2000-02-29");
+        assert!(Birthday::parse("2026-11-21", today).is_ok());
+        for bad in ["1900-02-29", "2023-02-29", "2026-11-22", "1899-12-31", "2001-13-01", "2001-04-31", "2001-4-1", "x"] {
+            assert_eq!(Birthday::parse(bad, today).unwrap_err().field, "birthday", "{bad}");
+        }
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod codes {
     pub const RELATION_LIMIT: u16 = 3100;
     pub const FOLLOW_REFUSED: u16 = 3101;
     pub const BUILT_IN_FOLLOW_GROUP: u16 = 3102;
+    pub const USERNAME_TAKEN: u16 = 3002;
 }
 
 /// `{"code":200}`
@@ -63,6 +64,7 @@ impl IntoResponse for Error {
             Error::WrongCode | Error::WrongPassword => business(codes::WRONG_CODE, message),
             // SealTalk answers a taken SealTalk id with its code 1000.
             Error::StAccountTaken => business(codes::WRONG_CODE, message),
+            Error::UsernameTaken => business(codes::USERNAME_TAKEN, message),
             Error::RelationLimit(_) => business(codes::RELATION_LIMIT, message),
             Error::FollowRefused => business(codes::FOLLOW_REFUSED, message),
             Error::BuiltInFollowGroup => business(codes::BUILT_IN_FOLLOW_GROUP, message),

@@ -11,7 +11,8 @@ use super::settings;
 use crate::privacy::Viewer;
 use crate::auth::Credential;
 use crate::domain::{
-    Gender, ImageType, Nickname, PhoneNumber, PortraitUri, PrivacyChange, StAccount, UserId, ValidationError,
+    Birthday, Gender, ImageType, Nickname, PhoneNumber, PortraitUri, PrivacyChange, StAccount, UserId, Username,
+    ValidationError,
 };
 use crate::http::{ok, ok_with, ApiResult, ClientIp, Input, Routes};
 use crate::state::AppState;
@@ -22,6 +23,8 @@ pub fn routes() -> Routes {
         ("/user/set_portrait_uri", post(set_portrait_uri)),
         ("/user/set_gender", post(set_gender)),
         ("/user/set_st_account", post(set_st_account)),
+        ("/user/set_username", post(set_username)),
+        ("/user/set_birthday", post(set_birthday)),
         ("/user/set_privacy", post(set_privacy)),
         ("/user/get_privacy", axum::routing::get(get_privacy).post(get_privacy)),
         ("/user/set_poke", post(set_poke)),
@@ -97,6 +100,8 @@ async fn own_info(State(state): State<AppState>, cred: Credential) -> ApiResult 
         "gender": p.gender,
         "portraitUri": p.portrait_uri,
         "stAccount": p.st_account,
+        "username": p.username,
+        "birthday": p.birthday,
         "createdAt": crate::privacy::iso_millis(p.created_at),
         "friendCount": counts.friend_count,
         "followCount": counts.follow_count,
@@ -206,6 +211,18 @@ async fn set_st_account(State(state): State<AppState>, cred: Credential, input: 
     ok()
 }
 
+async fn set_username(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
+    let name = Username::parse(&input.string("username")?)?;
+    settings::set_username(&state, &cred, &name).await?;
+    ok()
+}
+
+async fn set_birthday(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
+    let birthday = Birthday::parse(&input.string("birthday")?, settings::today(&state))?;
+    settings::set_birthday(&state, &cred, birthday).await?;
+    ok()
+}
+
 async fn set_privacy(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
     let change = PrivacyChange {
         phone_verify: input.opt_flag("phoneVerify")?,
@@ -213,6 +230,8 @@ async fn set_privacy(State(state): State<AppState>, cred: Credential, input: Inp
         fri_verify: input.opt_flag("friVerify")?,
         group_verify: input.opt_flag("groupVerify")?,
         display_follows: input.opt_flag("displayFollows")?,
+        display_phone: input.opt_flag("displayPhone")?,
+        display_birthday: input.opt_flag("displayBirthday")?,
     };
     settings::set_privacy(&state, &cred, &change).await?;
     ok()
@@ -226,6 +245,8 @@ async fn get_privacy(State(state): State<AppState>, cred: Credential) -> ApiResu
         "friVerify": i64::from(p.fri_verify),
         "groupVerify": i64::from(p.group_verify),
         "displayFollows": i64::from(p.display_follows),
+        "displayPhone": i64::from(p.display_phone),
+        "displayBirthday": i64::from(p.display_birthday),
     }))
 }
 

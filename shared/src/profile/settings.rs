@@ -3,7 +3,7 @@
 //! transaction with the session check.
 
 use crate::auth::Credential;
-use crate::domain::{Gender, Nickname, PortraitUri, PrivacyChange, StAccount};
+use crate::domain::{Birthday, Gender, LoginId, Nickname, PortraitUri, PrivacyChange, StAccount, Username};
 use crate::error::Error;
 use crate::ports::TxOp;
 use crate::state::AppState;
@@ -109,6 +109,47 @@ pub async fn set_st_account(state: &AppState, cred: &Credential, account: &StAcc
         Err(TxError::Failed(_) | TxError::Conflict) => Err(Error::Contended),
         Err(TxError::Store(e)) => Err(e.into()),
     }
+}
+
+/// Takes the username, frees the old one, and changes the profile, all at once (the
+/// username is a login identifier: its marker is the one a username login reads).
+pub async fn set_username(state: &AppState, cred: &Credential, name: &Username) -> Result<(), Error> {
+    let [profile] = cred.read(state, [profile::key(&cred.user)]).await?;
+    let old = Profile::from_item(&profile.ok_or(Error::Unauthorized)?)?.username;
+    if old == name.as_str() {
+        return Ok(());
+    }
+    let now = state.clock.now_millis();
+    let mut tx = Tx::new()
+        .step(Step::Session, cred.check_op())
+        .step(Step::Profile, profile::set_username(&cred.user, &old, name, now));
+    let old_name = Username::parse(&old).ok();
+    if old_name.as_ref().map(Username::unique_form) != Some(name.unique_form()) {
+        tx = tx.step(Step::Claim, markers::claim(&LoginId::Username(name.clone()), &cred.user));
+        if let Some(old) = old_name {
+            tx = tx.step(Step::Release, markers::release(&LoginId::Username(old), &cred.user));
+        }
+    }
+    match tx.commit(state.store.as_ref()).await {
+        Ok(()) => Ok(()),
+        Err(TxError::Failed(Step::Session)) => Err(cred.rejected()),
+        Err(TxError::Failed(Step::Claim)) => Err(Error::UsernameTaken),
+        Err(TxError::Failed(_) | TxError::Conflict) => Err(Error::Contended),
+        Err(TxError::Store(e)) => Err(e.into()),
+    }
+}
+
+/// Today's date (UTC) by the service clock, for date rules.
+pub fn today(state: &AppState) -> (u16, u8, u8) {
+    let iso = crate::privacy::iso_millis(state.clock.now_millis());
+    let y = iso[0..4].parse().unwrap_or(1970);
+    let m = iso[5..7].parse().unwrap_or(1);
+    let d = iso[8..10].parse().unwrap_or(1);
+    (y, m, d)
+}
+
+pub async fn set_birthday(state: &AppState, cred: &Credential, birthday: Birthday) -> Result<(), Error> {
+    update(state, cred, profile::set_birthday(&cred.user, birthday, state.clock.now_millis())).await
 }
 
 pub async fn set_privacy(state: &AppState, cred: &Credential, change: &PrivacyChange) -> Result<(), Error> {

@@ -3,7 +3,9 @@
 //! friends see (`docs/sync.md` §4).
 
 use super::{corrupt, keys, req_n, req_s};
-use crate::domain::{Gender, Nickname, PhoneNumber, PortraitUri, Privacy, PrivacyChange, StAccount, UserId};
+use crate::domain::{
+    Birthday, Gender, Nickname, PhoneNumber, PortraitUri, Privacy, PrivacyChange, StAccount, UserId, Username,
+};
 use crate::error::Error;
 use crate::ports::{Attr, Condition, Item, Key, TxOp, Update};
 
@@ -19,6 +21,10 @@ const ST_SEARCH_VERIFY: &str = "stSearchVerify";
 const FRI_VERIFY: &str = "friVerify";
 const GROUP_VERIFY: &str = "groupVerify";
 const DISPLAY_FOLLOWS: &str = "displayFollows";
+const DISPLAY_PHONE: &str = "displayPhone";
+const DISPLAY_BIRTHDAY: &str = "displayBirthday";
+const USERNAME: &str = "username";
+const BIRTHDAY: &str = "birthday";
 const POKE_STATUS: &str = "pokeStatus";
 const PSEQ: &str = "pseq";
 
@@ -34,6 +40,10 @@ pub struct Profile {
     pub gender: String,
     pub st_account: String,
     pub privacy: Privacy,
+    /// "" until the user picks one.
+    pub username: String,
+    /// `YYYY-MM-DD`, or "".
+    pub birthday: String,
     pub poke: bool,
     pub pseq: i64,
     pub created_at: i64,
@@ -70,7 +80,11 @@ impl Profile {
                 fri_verify: flag(item, FRI_VERIFY)?,
                 group_verify: flag(item, GROUP_VERIFY)?,
                 display_follows: flag(item, DISPLAY_FOLLOWS)?,
+                display_phone: flag(item, DISPLAY_PHONE)?,
+                display_birthday: flag(item, DISPLAY_BIRTHDAY)?,
             },
+            username: req_s(item, USERNAME)?.to_string(),
+            birthday: req_s(item, BIRTHDAY)?.to_string(),
             poke: flag(item, POKE_STATUS)?,
             pseq: req_n(item, PSEQ)?,
             created_at: req_n(item, CREATED_AT)?,
@@ -93,6 +107,10 @@ pub fn create(user: &UserId, phone: &PhoneNumber, nickname: &Nickname, now_ms: i
             .with(FRI_VERIFY, n(privacy.fri_verify))
             .with(GROUP_VERIFY, n(privacy.group_verify))
             .with(DISPLAY_FOLLOWS, n(privacy.display_follows))
+            .with(DISPLAY_PHONE, n(privacy.display_phone))
+            .with(DISPLAY_BIRTHDAY, n(privacy.display_birthday))
+            .with_s(USERNAME, "")
+            .with_s(BIRTHDAY, "")
             .with(POKE_STATUS, n(true))
             .with_n(PSEQ, 0)
             .with_n(CREATED_AT, now_ms)
@@ -148,6 +166,25 @@ pub fn set_st_account(user: &UserId, old: &str, new: &StAccount, now_ms: i64) ->
     )
 }
 
+/// Sets the username, only if it is still `old` ("" for none).
+pub fn set_username(user: &UserId, old: &str, new: &Username, now_ms: i64) -> TxOp {
+    update(
+        user,
+        vec![Update::set(USERNAME, Attr::S(new.as_str().into()))],
+        now_ms,
+        Condition::eq(USERNAME, Attr::S(old.into())),
+    )
+}
+
+pub fn set_birthday(user: &UserId, birthday: Birthday, now_ms: i64) -> TxOp {
+    update(
+        user,
+        vec![Update::set(BIRTHDAY, Attr::S(birthday.to_text()))],
+        now_ms,
+        Condition::Exists,
+    )
+}
+
 pub fn set_privacy(user: &UserId, change: &PrivacyChange, now_ms: i64) -> TxOp {
     let mut updates = vec![];
     for (name, value) in [
@@ -156,6 +193,8 @@ pub fn set_privacy(user: &UserId, change: &PrivacyChange, now_ms: i64) -> TxOp {
         (FRI_VERIFY, change.fri_verify),
         (GROUP_VERIFY, change.group_verify),
         (DISPLAY_FOLLOWS, change.display_follows),
+        (DISPLAY_PHONE, change.display_phone),
+        (DISPLAY_BIRTHDAY, change.display_birthday),
     ] {
         if let Some(on) = value {
             updates.push(Update::set(name, n(on)));
