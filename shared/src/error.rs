@@ -29,6 +29,8 @@ pub enum Error {
     StAccountTaken,
     #[error("another user has this username")]
     UsernameTaken,
+    #[error("this email address is already registered")]
+    EmailTaken,
     #[error("{0}")]
     RelationLimit(&'static str),
     #[error("{0}")]

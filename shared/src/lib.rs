@@ -9,6 +9,7 @@
 pub mod account;
 pub mod adapters;
 pub mod auth;
+pub mod captcha;
 pub mod codes;
 pub mod config;
 pub mod crypto;

@@ -957,7 +957,64 @@ async fn deleting_an_account_needs_a_delete_code_and_frees_the_phone(app: TestAp
     assert_ne!(res.body["result"]["id"], user.id.as_str());
 }
 
+/// A captcha whose answer the test knows (the scripted random source draws it).
+async fn known_captcha(app: &TestApp) -> String {
+    app.random.queue_zeros(5 * 4);
+    let res = app.get("/user/get_sms_img_code").await;
+    res.body["result"]["verifyId"].as_str().unwrap().to_string()
+}
+
+async fn a_username_sign_up_needs_a_captcha_and_then_logs_in_by_username(app: TestApp) {
+    let body = json!({"nickname": "Uma", "password": PASSWORD, "username": "uma.k"});
+    let res = app.post("/user/register", body.clone()).await;
+    assert_eq!((res.status, res.body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("verifyId")));
+    let mut wrong = body.clone();
+    wrong["verifyId"] = json!(known_captcha(&app).await);
+    wrong["verifyCode"] = json!("BBBBB");
+    assert_eq!(app.post("/user/register", wrong).await.code(), 5002);
+    let mut solved = body.clone();
+    solved["verifyId"] = json!(known_captcha(&app).await);
+    solved["verifyCode"] = json!("AAAAA");
+    let res = app.post("/user/register", solved).await;
+    assert_eq!(res.code(), 200, "{}", res.body);
+    assert!(res.headers.get("set-cookie").is_some(), "signed in at once");
+    // Sign in by username; unknown and wrong get the same answer.
+    let login = |username: &str, password: &str| app.post("/user/login", json!({"username": username, "password": password}));
+    assert_eq!(login("UMA.K", PASSWORD).await.code(), 200, "usernames ignore case");
+    assert_eq!(login("uma.k", "Wr0ngPass").await.code(), 1000);
+    assert_eq!(login("nobody.here", PASSWORD).await.code(), 1000);
+    // The OAuth password grant takes a username too.
+    let token = app.form("/oauth/token", &[("grant_type", "password"), ("username", "uma.k"), ("password", PASSWORD)]).await;
+    assert_eq!(token.status, StatusCode::OK, "{}", token.body);
+    // A second sign-up with the name is refused and consumes nothing else.
+    let mut again = body.clone();
+    again["verifyId"] = json!(known_captcha(&app).await);
+    again["verifyCode"] = json!("AAAAA");
+    assert_eq!(app.post("/user/register", again).await.code(), 3002);
+}
+
+async fn a_phone_sign_up_can_claim_a_username_and_login_takes_exactly_one_identifier(app: TestApp) {
+    let (national, _, token) = verified(&app, None).await;
+    let res = app
+        .post("/user/register", json!({"nickname": "Pat", "password": PASSWORD, "verification_token": token, "username": "pat_01"}))
+        .await;
+    assert_eq!(res.code(), 200, "{}", res.body);
+    assert_eq!(app.post("/user/login", json!({"username": "pat_01", "password": PASSWORD})).await.code(), 200);
+    assert_eq!(app.post("/user/login", json!({"region": 86, "phone": national, "password": PASSWORD})).await.code(), 200);
+    let both = app.post("/user/login", json!({"region": 86, "phone": national, "username": "pat_01", "password": PASSWORD})).await;
+    assert_eq!(both.status, StatusCode::BAD_REQUEST);
+    let none = app.post("/user/login", json!({"password": PASSWORD})).await;
+    assert_eq!((none.status, none.body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("phone")));
+    // Username failures back off like phone ones.
+    for _ in 0..5 {
+        assert_eq!(app.post("/user/login", json!({"username": "pat_01", "password": "Wr0ngPass"})).await.code(), 1000);
+    }
+    assert_eq!(app.post("/user/login", json!({"username": "pat_01", "password": PASSWORD})).await.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
 on_every_store!(
+    a_username_sign_up_needs_a_captcha_and_then_logs_in_by_username,
+    a_phone_sign_up_can_claim_a_username_and_login_takes_exactly_one_identifier,
     a_person_signs_up_logs_in_with_a_secure_cookie_and_logs_out,
     sign_up_input_is_validated_naming_the_field,
     a_verification_token_registers_once_and_a_phone_only_once,

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::tokens::{self, TokenPair};
-use crate::domain::{LoginId, Password, PhoneNumber};
+use crate::domain::{EmailAddress, LoginId, Password, PhoneNumber, Username};
 use crate::error::Error;
 use crate::http::error::json_response;
 use crate::http::{ClientIp, Input};
@@ -112,11 +112,19 @@ async fn grant(
     }
     Ok(match required(input, "grant_type")?.as_str() {
         "password" => {
-            let phone = PhoneNumber::parse_e164("username", &required(input, "username")?)
-                .map_err(|e| OAuthError::new("invalid_request", format!("username {}", e.message)))?;
+            // An E.164 phone, an email address or a username.
+            let raw = required(input, "username")?;
+            let id = if raw.trim_start().starts_with('+') {
+                PhoneNumber::parse_e164("username", &raw).map(LoginId::Phone)
+            } else if raw.contains('@') {
+                EmailAddress::parse("username", &raw).map(LoginId::Email)
+            } else {
+                Username::parse(&raw).map(LoginId::Username)
+            }
+            .map_err(|e| OAuthError::new("invalid_request", format!("username {}", e.message)))?;
             let password = Password::parse("password", &required(input, "password")?)
                 .map_err(|_| OAuthError::new("invalid_grant", "wrong username or password"))?;
-            tokens::oauth_password(state, &LoginId::Phone(phone), &password, ip).await
+            tokens::oauth_password(state, &id, &password, ip).await
         }
         "refresh_token" => tokens::oauth_refresh(state, &required(input, "refresh_token")?).await,
         other => {

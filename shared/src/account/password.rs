@@ -49,7 +49,12 @@ pub async fn change_password(
     let [credential, profile] = cred.read(state, keys).await?;
     let credential = credential.ok_or(Error::Unauthorized)?;
     let profile = Profile::from_item(&profile.ok_or(Error::Unauthorized)?)?;
-    let id = LoginId::Phone(profile.phone.ok_or(Error::Unauthorized)?);
+    // The backoff of the account's phone, or of its username when it has no phone.
+    let id = match (profile.phone, crate::domain::Username::parse(&profile.username).ok()) {
+        (Some(phone), _) => LoginId::Phone(phone),
+        (None, Some(name)) => LoginId::Username(name),
+        (None, None) => return Err(Error::Unauthorized),
+    };
     let [failures, network]: [Option<crate::ports::Item>; 2] = state
         .store
         .batch_get(&attempt_keys(state, &id, ip))

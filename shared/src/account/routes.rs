@@ -13,7 +13,7 @@ use super::sessions::Scope;
 use super::{deletion, login, oauth, password, sessions as own_sessions, signup, tokens};
 use crate::auth::sessions::{all_sessions, clear_cookie, set_cookie, SessionKind, SessionView};
 use crate::auth::Credential;
-use crate::domain::{Device, LoginId, Nickname, Password, UserId, ValidationError};
+use crate::domain::{Device, EmailAddress, LoginId, Nickname, Password, UserId, Username, ValidationError};
 use crate::http::{cacheable, ok, ok_with, ApiResult, ClientIp, Input, Routes};
 use crate::state::AppState;
 use crate::verification::{PresentedCode, VerificationToken};
@@ -52,9 +52,30 @@ fn device(input: &Input) -> Result<Device, ValidationError> {
 async fn register(State(state): State<AppState>, input: Input) -> ApiResult {
     let nickname = Nickname::parse(&input.string("nickname")?)?;
     let password = Password::parse("password", &input.string("password")?)?;
-    let token = VerificationToken::parse(&input.string("verification_token")?)?;
+    let username = match input.opt_string("username")?.filter(|u| !u.is_empty()) {
+        Some(u) => Some(Username::parse(&u)?),
+        None => None,
+    };
+    let token = match input.opt_string("verification_token")?.filter(|t| !t.is_empty()) {
+        Some(t) => Some(VerificationToken::parse(&t)?),
+        None => None,
+    };
     let device = device(&input)?;
-    let (user, session) = signup::register(&state, &nickname, &password, &token, &device).await?;
+    let proof = match &token {
+        Some(t) => signup::Proof::Token(t),
+        // By username alone: a solved captcha, so sign-ups cannot be scripted for free.
+        None => {
+            if username.is_none() {
+                return Err(ValidationError::new("verification_token", "is required (or a username and a solved captcha)").into());
+            }
+            let id = input
+                .opt_string("verifyId")?
+                .ok_or_else(|| ValidationError::new("verifyId", "is required to sign up by username: solve /user/get_sms_img_code"))?;
+            crate::captcha::solve(&state, &id, &input.string("verifyCode")?).await?;
+            signup::Proof::Captcha
+        }
+    };
+    let (user, session) = signup::register(&state, &nickname, &password, proof, username.as_ref(), &device).await?;
     // Signed in at once, with the same cookie as a login (SealTalk's server does this).
     let res = ok_with(json!({ "id": user }))?;
     Ok(with_cookie(
@@ -63,12 +84,28 @@ async fn register(State(state): State<AppState>, input: Input) -> ApiResult {
     ))
 }
 
+/// Exactly one of `region`+`phone`, `email` or `username`.
+fn login_id(input: &Input) -> Result<LoginId, ValidationError> {
+    let phone = input.opt_string("phone")?.is_some() || input.opt_string("region")?.is_some();
+    let email = input.opt_string("email")?.filter(|e| !e.is_empty());
+    let username = input.opt_string("username")?.filter(|u| !u.is_empty());
+    match (phone, email, username) {
+        (true, None, None) => Ok(LoginId::Phone(input.phone()?)),
+        (false, Some(e), None) => Ok(LoginId::Email(EmailAddress::parse("email", &e)?)),
+        (false, None, Some(u)) => Ok(LoginId::Username(Username::parse(&u).map_err(|e| {
+            // A reserved name is simply an unknown account to a login.
+            ValidationError::new("username", e.message)
+        })?)),
+        (false, None, None) => Err(ValidationError::new("phone", "give region and phone, email, or username")),
+        _ => Err(ValidationError::new("username", "give only one of region and phone, email, or username")),
+    }
+}
+
 async fn login(State(state): State<AppState>, ClientIp(ip): ClientIp, input: Input) -> ApiResult {
-    let phone = input.phone()?;
+    let id = login_id(&input)?;
     let password = Password::parse("password", &input.string("password")?)?;
     let device = device(&input)?;
-    let (user, session) =
-        login::login_password(&state, &LoginId::Phone(phone), &password, &device, SessionKind::Cookie, &ip).await?;
+    let (user, session) = login::login_password(&state, &id, &password, &device, SessionKind::Cookie, &ip).await?;
     let token = tokens::im_token(&state, &user, None, vec![])?;
     let res = ok_with(json!({ "id": user, "token": token }))?;
     Ok(with_cookie(

@@ -1,7 +1,5 @@
 //! The `codes` endpoint group: region list, phone availability, SMS verification codes
-//! and the captcha that guards sending.
-pub mod captcha;
-mod captcha_image;
+//! and the captcha that guards sending (`crate::captcha`).
 mod routes;
 pub mod service;
 

@@ -3,7 +3,8 @@
 use axum::extract::State;
 use axum::routing::{get, post};
 
-use super::{captcha, service};
+use super::service;
+use crate::captcha;
 use crate::domain::{regions, CodePurpose, Recipient};
 use crate::http::{cacheable, ok, ok_with, ApiResult, ClientIp, Input, Routes};
 use crate::state::AppState;

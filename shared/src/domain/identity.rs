@@ -8,6 +8,7 @@ use super::{EmailAddress, PhoneNumber, Username};
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum LoginId {
     Phone(PhoneNumber),
+    Email(EmailAddress),
     Username(Username),
 }
 
@@ -16,6 +17,7 @@ impl LoginId {
     pub fn masked(&self) -> String {
         match self {
             LoginId::Phone(p) => p.masked(),
+            LoginId::Email(e) => e.masked(),
             LoginId::Username(u) => format!("{}***", u.as_str().chars().next().unwrap_or('?')),
         }
     }
@@ -52,12 +54,11 @@ impl Recipient {
         }
     }
 
-    /// The login identifier this address proves, once a code sent to it is verified
-    /// (email logins arrive with the identities issue; until then an email proves none).
+    /// The login identifier this address proves, once a code sent to it is verified.
     pub fn login_id(&self) -> Option<LoginId> {
         match self {
             Recipient::Phone(p) => Some(LoginId::Phone(p.clone())),
-            Recipient::Email(_) => None,
+            Recipient::Email(e) => Some(LoginId::Email(e.clone())),
         }
     }
 

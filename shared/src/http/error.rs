@@ -24,6 +24,7 @@ pub mod codes {
     pub const FOLLOW_REFUSED: u16 = 3101;
     pub const BUILT_IN_FOLLOW_GROUP: u16 = 3102;
     pub const USERNAME_TAKEN: u16 = 3002;
+    pub const EMAIL_TAKEN: u16 = 3003;
 }
 
 /// `{"code":200}`
@@ -65,6 +66,7 @@ impl IntoResponse for Error {
             // SealTalk answers a taken SealTalk id with its code 1000.
             Error::StAccountTaken => business(codes::WRONG_CODE, message),
             Error::UsernameTaken => business(codes::USERNAME_TAKEN, message),
+            Error::EmailTaken => business(codes::EMAIL_TAKEN, message),
             Error::RelationLimit(_) => business(codes::RELATION_LIMIT, message),
             Error::FollowRefused => business(codes::FOLLOW_REFUSED, message),
             Error::BuiltInFollowGroup => business(codes::BUILT_IN_FOLLOW_GROUP, message),

@@ -3,7 +3,7 @@
 //!
 //! | item                  | pk                  | sk                      | expiry          |
 //! |-----------------------|---------------------|-------------------------|-----------------|
-//! | login marker (owner)  | `PHONE#<e164>`, `UNAME#<lower>` | `OWNER`     | —               |
+//! | login marker (owner)  | `PHONE#<e164>`, `EMAIL#<address>`, `UNAME#<lower>` | `OWNER` | — |
 //! | login failures + lock | `PHONE#<e164>`      | `LOGINFAIL`             | a day           |
 //! | verification code     | `PHONE#<e164>` or `EMAIL#<address>` | `CODE#<purpose>` | code TTL |
 //! | send gap lock         | `PHONE#<e164>`      | `SEND#GAP`              | gap             |
@@ -42,6 +42,7 @@ use crate::ports::Key;
 fn login_pk(id: &LoginId) -> String {
     match id {
         LoginId::Phone(p) => format!("PHONE#{}", p.e164()),
+        LoginId::Email(e) => format!("EMAIL#{}", e.as_str()),
         LoginId::Username(u) => format!("UNAME#{}", u.unique_form()),
     }
 }

@@ -93,11 +93,12 @@ impl Profile {
     }
 }
 
-pub fn create(user: &UserId, phone: &PhoneNumber, nickname: &Nickname, now_ms: i64) -> TxOp {
+/// A new profile; `phone` is None for an account signed up by username alone.
+pub fn create(user: &UserId, phone: Option<&PhoneNumber>, nickname: &Nickname, now_ms: i64) -> TxOp {
     let privacy = Privacy::default();
     TxOp::Put {
         item: Item::new(key(user))
-            .with_s(PHONE, phone.e164())
+            .with_s(PHONE, phone.map_or("", PhoneNumber::e164))
             .with_s(NICKNAME, nickname.as_str())
             .with_s(PORTRAIT_URI, "")
             .with_s(GENDER, "")
@@ -117,6 +118,11 @@ pub fn create(user: &UserId, phone: &PhoneNumber, nickname: &Nickname, now_ms: i
             .with_n(UPDATED_AT, now_ms),
         condition: Some(Condition::NotExists),
     }
+}
+
+/// A new profile's item with the username it signed up with.
+pub fn with_username(item: Item, name: &Username) -> Item {
+    item.with_s(USERNAME, name.as_str())
 }
 
 fn update(user: &UserId, mut updates: Vec<Update>, now_ms: i64, condition: Condition) -> TxOp {

@@ -1,10 +1,13 @@
-//! The captcha that `send_code` asks for once a network has sent many codes: a short
-//! answer drawn as an SVG, stored only as an HMAC, single use (any answer consumes it).
+//! The captcha that `send_code` asks for once a network has sent many codes, and that
+//! a username-only sign-up needs: a short answer drawn as a PNG, stored only as an HMAC,
+//! single use (any answer consumes it). Shared by the `codes` and `account` groups.
 
 use base64::Engine;
 use serde::Serialize;
 
-use super::captcha_image::{render_png, CAPTCHA_ALPHABET};
+mod image;
+
+use image::{render_png, CAPTCHA_ALPHABET};
 use crate::crypto::digest;
 use crate::error::Error;
 use crate::ports::{Condition, StoreError};
