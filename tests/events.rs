@@ -22,6 +22,7 @@ fn expected(function: &str, file: &str) -> Option<(u16, i64)> {
         // A fresh store: no such token, no such user, no cookie.
         ("account", "register.json" | "reset_password.json") => (404, 404),
         ("account", "login.json") => (200, 1000),
+        ("account", "verify_account.json") => (200, 200),
         ("account", "login_sms.json") => (200, 2000),
         (
             "account",

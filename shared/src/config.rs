@@ -92,6 +92,10 @@ pub struct Limits {
     /// Directory look-ups (find by phone or SealTalk id) per user and per network an hour.
     pub lookups_per_user_hour: i64,
     pub lookups_per_ip_hour: i64,
+    /// `verify_account` checks per network an hour: past the first, a captcha; past the
+    /// second, none at all.
+    pub account_checks_captcha_after_per_ip_hour: i64,
+    pub account_checks_per_ip_hour: i64,
     /// The largest avatar an upload token admits, in bytes.
     pub avatar_max_bytes: i64,
     /// The largest avatar `upload_avatar` accepts in its own body, in bytes.
@@ -126,6 +130,8 @@ impl Default for Limits {
             password_failures_per_ip_hour: 100,
             lookups_per_user_hour: 100,
             lookups_per_ip_hour: 300,
+            account_checks_captcha_after_per_ip_hour: 20,
+            account_checks_per_ip_hour: 100,
             avatar_max_bytes: 5 * 1024 * 1024,
             avatar_direct_max_bytes: 1024 * 1024,
             max_friends: 3000,
@@ -305,6 +311,12 @@ impl Config {
             )?,
             lookups_per_user_hour: parse_num(&get, "ROSTER_LOOKUPS_PER_USER_HOUR", d.lookups_per_user_hour)?,
             lookups_per_ip_hour: parse_num(&get, "ROSTER_LOOKUPS_PER_IP_HOUR", d.lookups_per_ip_hour)?,
+            account_checks_captcha_after_per_ip_hour: parse_num(
+                &get,
+                "ROSTER_ACCOUNT_CHECKS_CAPTCHA_AFTER_PER_IP_HOUR",
+                d.account_checks_captcha_after_per_ip_hour,
+            )?,
+            account_checks_per_ip_hour: parse_num(&get, "ROSTER_ACCOUNT_CHECKS_PER_IP_HOUR", d.account_checks_per_ip_hour)?,
             avatar_max_bytes: parse_num(&get, "ROSTER_AVATAR_MAX_BYTES", d.avatar_max_bytes)?,
             avatar_direct_max_bytes: parse_num(&get, "ROSTER_AVATAR_DIRECT_MAX_BYTES", d.avatar_direct_max_bytes)?,
             max_friends: parse_num(&get, "ROSTER_MAX_FRIENDS", d.max_friends)?,

@@ -1012,7 +1012,32 @@ async fn a_phone_sign_up_can_claim_a_username_and_login_takes_exactly_one_identi
     assert_eq!(app.post("/user/login", json!({"username": "pat_01", "password": PASSWORD})).await.status, StatusCode::TOO_MANY_REQUESTS);
 }
 
+async fn verify_account_tells_registration_behind_a_captcha_and_a_limit(app: TestApp) {
+    let app = TestApp::spawn_with(app.kind, |c| {
+        c.limits.account_checks_captcha_after_per_ip_hour = 2;
+        c.limits.account_checks_per_ip_hour = 3;
+    })
+    .await;
+    let user = registered(&app).await;
+    let (stranger, _) = new_phone();
+    let check = |body: Value| app.post("/user/verify_account", body);
+    let known = check(json!({"region": 86, "phone": user.national})).await;
+    assert_eq!(known.body["result"], json!({"registered": true}), "{}", known.body);
+    assert_eq!(check(json!({"region": 86, "phone": stranger})).await.body["result"]["registered"], false);
+    // The third check from this network needs a captcha; with one it is answered.
+    assert_eq!(check(json!({"username": "nobody.x"})).await.code(), 5001);
+    let id = known_captcha(&app).await;
+    let solved = check(json!({"username": "nobody.x", "verifyId": id, "verifyCode": "AAAAA"})).await;
+    assert_eq!(solved.body["result"]["registered"], false, "{}", solved.body);
+    // Past the hard limit nothing is answered this hour, captcha or not.
+    let id = known_captcha(&app).await;
+    assert_eq!(check(json!({"username": "nobody.x", "verifyId": id, "verifyCode": "AAAAA"})).await.code(), 5000);
+    let both = check(json!({"username": "a.b.c", "email": "a@example.com"})).await;
+    assert_eq!(both.status, StatusCode::BAD_REQUEST);
+}
+
 on_every_store!(
+    verify_account_tells_registration_behind_a_captcha_and_a_limit,
     a_username_sign_up_needs_a_captcha_and_then_logs_in_by_username,
     a_phone_sign_up_can_claim_a_username_and_login_takes_exactly_one_identifier,
     a_person_signs_up_logs_in_with_a_secure_cookie_and_logs_out,

@@ -2,6 +2,7 @@
 //! sessions, password flows and account deletion. `routes.rs` is the edge; each use case
 //! has its service file.
 mod deletion;
+mod directory;
 mod login;
 mod oauth;
 mod password;

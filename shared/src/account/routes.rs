@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use serde_json::{json, Value};
 
 use super::sessions::Scope;
-use super::{deletion, login, oauth, password, sessions as own_sessions, signup, tokens};
+use super::{deletion, directory, login, oauth, password, sessions as own_sessions, signup, tokens};
 use crate::auth::sessions::{all_sessions, clear_cookie, set_cookie, SessionKind, SessionView};
 use crate::auth::Credential;
 use crate::domain::{Device, EmailAddress, LoginId, Nickname, Password, UserId, Username, ValidationError};
@@ -23,6 +23,7 @@ pub fn routes() -> Routes {
         ("/user/register", post(register)),
         ("/user/login", post(login)),
         ("/user/login_sms", post(login_sms)),
+        ("/user/verify_account", post(verify_account)),
         ("/user/logout", post(logout)),
         ("/user/reset_password", post(reset_password)),
         ("/user/change_password", post(change_password)),
@@ -99,6 +100,19 @@ fn login_id(input: &Input) -> Result<LoginId, ValidationError> {
         (false, None, None) => Err(ValidationError::new("phone", "give region and phone, email, or username")),
         _ => Err(ValidationError::new("username", "give only one of region and phone, email, or username")),
     }
+}
+
+async fn verify_account(State(state): State<AppState>, ClientIp(ip): ClientIp, input: Input) -> ApiResult {
+    let id = login_id(&input)?;
+    let captcha_solved = match input.opt_string("verifyId")? {
+        Some(verify_id) => {
+            crate::captcha::solve(&state, &verify_id, &input.string("verifyCode")?).await?;
+            true
+        }
+        None => false,
+    };
+    let registered = directory::registered(&state, &id, ip, captcha_solved).await?;
+    ok_with(json!({ "registered": registered }))
 }
 
 async fn login(State(state): State<AppState>, ClientIp(ip): ClientIp, input: Input) -> ApiResult {

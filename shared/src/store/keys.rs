@@ -149,6 +149,11 @@ pub fn network_of(ip: &IpAddr) -> String {
     }
 }
 
+/// "Is this identifier registered?" checks per client network and hour.
+pub fn account_checks_per_network_hour(ip: &IpAddr, hour: i64) -> Key {
+    Key::new(format!("IP#{}", network_of(ip)), format!("VERIFYACCT#H#{hour}"))
+}
+
 /// Directory look-ups (by phone or SealTalk id) per user and hour.
 pub fn lookups_per_user_hour(user: &UserId, hour: i64) -> Key {
     Key::new(user_pk(user), format!("LOOKUP#H#{hour}"))
