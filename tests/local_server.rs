@@ -214,3 +214,57 @@ fn requests_the_http_library_cannot_parse_are_answered_in_json_too() {
         assert_eq!(json["code"].to_string(), status);
     }
 }
+
+#[tokio::test]
+async fn roster_admin_sets_a_level_in_the_same_data_folder_as_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), 0).expect("server starts");
+    let phone = json!({"region": 1, "phone": "2015550144"});
+    assert_eq!(post(&format!("{}/user/send_code", server.url), phone.clone()).await["code"], 200);
+    let outbox: Value = reqwest::get(format!("{}/_local/outbox", server.url)).await.unwrap().json().await.unwrap();
+    let text = outbox["result"][0]["text"].as_str().unwrap().to_string();
+    let mut body = phone.clone();
+    body["code"] = json!(text.chars().filter(|c| c.is_ascii_digit()).collect::<String>());
+    let token = post(&format!("{}/user/verify_code", server.url), body).await["result"]["verification_token"].clone();
+    let registered = post(
+        &format!("{}/user/register", server.url),
+        json!({"nickname": "Op", "password": "P@ssw0rd", "verification_token": token}),
+    )
+    .await;
+    let id = registered["result"]["id"].as_str().unwrap().to_string();
+    let admin = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_roster-admin"))
+            .env("ROSTER_DATA_DIR", dir.path())
+            .env("RUST_LOG", "warn")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = admin(&["set-level", &id, "3"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("level 3"));
+    let unknown = admin(&["set-level", "AAAAAAAAAAAAAAAA", "3"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no user"));
+    let usage = admin(&["set-level", &id]);
+    assert!(String::from_utf8_lossy(&usage.stderr).contains("usage"));
+    // The server sees the new level.
+    let client = reqwest::Client::new();
+    let login = client
+        .post(format!("{}/user/login", server.url))
+        .json(&json!({"region": 1, "phone": "2015550144", "password": "P@ssw0rd"}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let own: Value = client
+        .get(format!("{}/user/own_info", server.url))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(own["result"]["level"], 3, "{own}");
+}

@@ -96,6 +96,10 @@ pub struct Limits {
     /// second, none at all.
     pub account_checks_captcha_after_per_ip_hour: i64,
     pub account_checks_per_ip_hour: i64,
+    /// The level a new user starts at, and the level a viewer needs to read others'
+    /// profiles by id.
+    pub default_level: i64,
+    pub min_viewer_level: i64,
     /// The largest avatar an upload token admits, in bytes.
     pub avatar_max_bytes: i64,
     /// The largest avatar `upload_avatar` accepts in its own body, in bytes.
@@ -132,6 +136,8 @@ impl Default for Limits {
             lookups_per_ip_hour: 300,
             account_checks_captcha_after_per_ip_hour: 20,
             account_checks_per_ip_hour: 100,
+            default_level: 0,
+            min_viewer_level: 0,
             avatar_max_bytes: 5 * 1024 * 1024,
             avatar_direct_max_bytes: 1024 * 1024,
             max_friends: 3000,
@@ -317,6 +323,8 @@ impl Config {
                 d.account_checks_captcha_after_per_ip_hour,
             )?,
             account_checks_per_ip_hour: parse_num(&get, "ROSTER_ACCOUNT_CHECKS_PER_IP_HOUR", d.account_checks_per_ip_hour)?,
+            default_level: parse_num_from(&get, "ROSTER_DEFAULT_LEVEL", d.default_level, 0)?,
+            min_viewer_level: parse_num_from(&get, "ROSTER_MIN_VIEWER_LEVEL", d.min_viewer_level, 0)?,
             avatar_max_bytes: parse_num(&get, "ROSTER_AVATAR_MAX_BYTES", d.avatar_max_bytes)?,
             avatar_direct_max_bytes: parse_num(&get, "ROSTER_AVATAR_DIRECT_MAX_BYTES", d.avatar_direct_max_bytes)?,
             max_friends: parse_num(&get, "ROSTER_MAX_FRIENDS", d.max_friends)?,

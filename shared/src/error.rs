@@ -31,6 +31,8 @@ pub enum Error {
     UsernameTaken,
     #[error("this email address is already registered")]
     EmailTaken,
+    #[error("your level is too low to view other users' profiles")]
+    LevelTooLow,
     #[error("{0}")]
     RelationLimit(&'static str),
     #[error("{0}")]

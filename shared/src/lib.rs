@@ -7,6 +7,7 @@
 //! (`codes`, `account`) its routes and services. Groups import the layers below them,
 //! never each other and never the servers (`local`, `lambda`) that list them.
 pub mod account;
+pub mod admin;
 pub mod adapters;
 pub mod auth;
 pub mod captcha;

@@ -18,6 +18,7 @@ pub struct UserView {
     pub username: String,
     /// `YYYY-MM-DD`, or "" when unset or hidden.
     pub birthday: String,
+    pub level: i64,
     /// The national number, or "" when the viewer may not see it.
     pub phone: String,
     pub updated_at: String,
@@ -92,6 +93,7 @@ impl Viewer<'_> {
             st_account: p.st_account.clone(),
             username: p.username.clone(),
             birthday: self.birthday(target, p),
+            level: p.level,
             phone,
             updated_at: iso_millis(p.updated_at),
             updated_time: p.updated_at,

@@ -542,7 +542,24 @@ async fn birthday_and_phone_show_to_others_only_as_their_flags_allow(app: TestAp
     assert_eq!(app.as_user(&bob).get("/user/own_info").await.body["result"]["birthday"], "2000-02-29");
 }
 
+async fn a_viewer_below_the_minimum_level_cannot_read_profiles_until_raised(app: TestApp) {
+    let app = TestApp::spawn_with(app.kind, |c| c.limits.min_viewer_level = 1).await;
+    let ann = app.registered_as("Ann").await;
+    let bob = app.registered_as("Bob").await;
+    assert_eq!(app.as_user(&ann).get("/user/own_info").await.body["result"]["level"], 0);
+    assert_eq!(app.as_user(&ann).get(&format!("/user/{}", bob.id)).await.code(), 3200);
+    assert_eq!(app.as_user(&ann).get(&format!("/user/{}", ann.id)).await.code(), 200, "one's own profile");
+    let ann_id = UserId::parse("id", &ann.id).unwrap();
+    roster::admin::set_level(&app.state, &ann_id, 1).await.unwrap();
+    let page = app.as_user(&ann).get(&format!("/user/{}", bob.id)).await;
+    assert_eq!((page.code(), page.body["result"]["level"].as_i64()), (200, Some(0)));
+    let nobody = UserId::parse("id", "AAAAAAAAAAAAAAAA").unwrap();
+    assert!(roster::admin::set_level(&app.state, &nobody, 2).await.is_err(), "an unknown user is not created");
+    assert!(app.state.store.get(&profile::key(&nobody)).await.unwrap().is_none());
+}
+
 on_every_store!(
+    a_viewer_below_the_minimum_level_cannot_read_profiles_until_raised,
     a_username_has_one_holder_whatever_its_case_and_reserved_names_are_refused,
     twenty_simultaneous_claims_of_one_username_leave_one_holder,
     birthday_and_phone_show_to_others_only_as_their_flags_allow,

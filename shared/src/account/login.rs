@@ -224,7 +224,13 @@ pub async fn login_sms(
         tx = if first_login {
             let now = state.clock.now_millis();
             tx.step(SmsStep::Marker, store::markers::claim(&id, &user))
-                .step(SmsStep::Profile, store::profile::create(&user, Some(phone), &default_nickname(phone)?, now))
+                .step(SmsStep::Profile, store::profile::create(
+                    &user,
+                    Some(phone),
+                    &default_nickname(phone)?,
+                    state.config.limits.default_level,
+                    now,
+                ))
                 .step(SmsStep::Credential, store::credential::create(&user, None))
         } else {
             tx.step(SmsStep::Marker, store::markers::check_owner(&id, &user))

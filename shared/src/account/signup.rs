@@ -59,7 +59,7 @@ pub async fn register(
     if let Some(name) = username {
         tx = tx.step(Step::Username, store::markers::claim(&LoginId::Username(name.clone()), &user));
     }
-    let mut profile = store::profile::create(&user, phone, nickname, now);
+    let mut profile = store::profile::create(&user, phone, nickname, state.config.limits.default_level, now);
     if let (Some(name), crate::ports::TxOp::Put { item, .. }) = (username, &mut profile) {
         *item = store::profile::with_username(item.clone(), name);
     }

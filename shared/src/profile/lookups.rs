@@ -40,10 +40,15 @@ pub async fn user(state: &AppState, cred: &Credential, target: &UserId) -> Resul
         relations::friend_key(me, target),
         relations::friend_key(target, me),
         feeds::user_head(target),
+        profile::key(me),
     ];
     // The lists are read at the same time as the rest, and dropped if not to be shown.
     let (read, lists) = tokio::join!(cred.read(state, keys), homepage::lists(state, target));
-    let [item, blocks_me, mine, theirs, head] = read?;
+    let [item, blocks_me, mine, theirs, head, own] = read?;
+    let own = Profile::from_item(&own.ok_or(Error::Unauthorized)?)?;
+    if me != target && own.level < state.config.limits.min_viewer_level {
+        return Err(Error::LevelTooLow);
+    }
     let item = item.ok_or_else(|| Error::NotFound("no such user".into()))?;
     let agreed = |e: Option<Item>| -> Result<bool, Error> {
         Ok(e.as_ref().map(Edge::from_item).transpose()?.is_some_and(|e| e.status == Status::Agreed))

@@ -102,6 +102,7 @@ async fn own_info(State(state): State<AppState>, cred: Credential) -> ApiResult 
         "stAccount": p.st_account,
         "username": p.username,
         "birthday": p.birthday,
+        "level": p.level,
         "createdAt": crate::privacy::iso_millis(p.created_at),
         "friendCount": counts.friend_count,
         "followCount": counts.follow_count,

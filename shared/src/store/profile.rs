@@ -24,6 +24,7 @@ const DISPLAY_FOLLOWS: &str = "displayFollows";
 const DISPLAY_PHONE: &str = "displayPhone";
 const DISPLAY_BIRTHDAY: &str = "displayBirthday";
 const USERNAME: &str = "username";
+const LEVEL: &str = "level";
 const BIRTHDAY: &str = "birthday";
 const POKE_STATUS: &str = "pokeStatus";
 const PSEQ: &str = "pseq";
@@ -44,6 +45,8 @@ pub struct Profile {
     pub username: String,
     /// `YYYY-MM-DD`, or "".
     pub birthday: String,
+    /// Set by operators (`roster-admin set-level`); a configured minimum gates viewing.
+    pub level: i64,
     pub poke: bool,
     pub pseq: i64,
     pub created_at: i64,
@@ -85,6 +88,7 @@ impl Profile {
             },
             username: req_s(item, USERNAME)?.to_string(),
             birthday: req_s(item, BIRTHDAY)?.to_string(),
+            level: req_n(item, LEVEL)?,
             poke: flag(item, POKE_STATUS)?,
             pseq: req_n(item, PSEQ)?,
             created_at: req_n(item, CREATED_AT)?,
@@ -93,8 +97,8 @@ impl Profile {
     }
 }
 
-/// A new profile; `phone` is None for an account signed up by username alone.
-pub fn create(user: &UserId, phone: Option<&PhoneNumber>, nickname: &Nickname, now_ms: i64) -> TxOp {
+/// A new profile at `level`; `phone` is None for an account signed up by username alone.
+pub fn create(user: &UserId, phone: Option<&PhoneNumber>, nickname: &Nickname, level: i64, now_ms: i64) -> TxOp {
     let privacy = Privacy::default();
     TxOp::Put {
         item: Item::new(key(user))
@@ -112,6 +116,7 @@ pub fn create(user: &UserId, phone: Option<&PhoneNumber>, nickname: &Nickname, n
             .with(DISPLAY_BIRTHDAY, n(privacy.display_birthday))
             .with_s(USERNAME, "")
             .with_s(BIRTHDAY, "")
+            .with_n(LEVEL, level)
             .with(POKE_STATUS, n(true))
             .with_n(PSEQ, 0)
             .with_n(CREATED_AT, now_ms)
@@ -180,6 +185,11 @@ pub fn set_username(user: &UserId, old: &str, new: &Username, now_ms: i64) -> Tx
         now_ms,
         Condition::eq(USERNAME, Attr::S(old.into())),
     )
+}
+
+/// An operator's change of a user's level (the profile must exist).
+pub fn set_level(user: &UserId, level: i64, now_ms: i64) -> TxOp {
+    update(user, vec![Update::set(LEVEL, Attr::N(level))], now_ms, Condition::Exists)
 }
 
 pub fn set_birthday(user: &UserId, birthday: Birthday, now_ms: i64) -> TxOp {
