@@ -44,27 +44,31 @@ pub struct Lists {
     pub fan_ids: Vec<String>,
 }
 
+/// Every follow of `user` (at most the follow limit), oldest first.
+pub async fn all_follows(state: &AppState, user: &UserId) -> Result<Vec<Follow>, Error> {
+    let mut out: Vec<Follow> = vec![];
+    let mut cursor = None;
+    loop {
+        let page = state.store.query(relations::follows_of(user).limit(1000).after(cursor)).await?;
+        for item in &page.items {
+            out.push(Follow::from_item(item)?);
+        }
+        cursor = page.cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    out.sort_by(|a, b| (a.created_at, a.other.as_str()).cmp(&(b.created_at, b.other.as_str())));
+    Ok(out)
+}
+
 /// Whom `user` follows (grouped, in group order of first follow) and their first fans:
 /// two queries, run together.
 pub async fn lists(state: &AppState, user: &UserId) -> Result<Lists, Error> {
-    let follows = async {
-        let mut out: Vec<Follow> = vec![];
-        let mut cursor = None;
-        loop {
-            let page = state.store.query(relations::follows_of(user).limit(1000).after(cursor)).await?;
-            for item in &page.items {
-                out.push(Follow::from_item(item)?);
-            }
-            cursor = page.cursor;
-            if cursor.is_none() {
-                return Ok::<_, Error>(out);
-            }
-        }
-    };
+    let follows = all_follows(state, user);
     let fans = state.store.query(relations::fans_of(user).limit(INLINE_FANS));
     let (follows, fans) = tokio::join!(follows, fans);
-    let mut follows = follows?;
-    follows.sort_by(|a, b| (a.created_at, a.other.as_str()).cmp(&(b.created_at, b.other.as_str())));
+    let follows = follows?;
     let mut groups: Vec<FollowGroup> = vec![];
     for f in follows {
         match groups.iter_mut().find(|g| g.group_name == f.group) {

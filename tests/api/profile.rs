@@ -50,11 +50,7 @@ async fn what_friends_see_records_a_user_change_and_nothing_else_does(app: TestA
 async fn simultaneous_nickname_changes_number_their_records_without_a_gap(app: TestApp) {
     let user = app.registered().await;
     let bodies = concurrently(&app.router, 10, |i| {
-        axum::http::Request::post("/user/set_nickname")
-            .header("content-type", "application/json")
-            .header("cookie", &user.cookie)
-            .body(axum::body::Body::from(json!({"nickname": format!("Name{i}")}).to_string()))
-            .unwrap()
+        crate::support::json_post_as("/user/set_nickname", &user.cookie, &json!({"nickname": format!("Name{i}")}))
     })
     .await;
     let ok = bodies.iter().filter(|b| b["code"] == 200).count();
@@ -137,11 +133,7 @@ async fn a_st_account_has_one_holder_and_changing_it_frees_the_old_one(app: Test
 async fn twenty_simultaneous_claims_of_one_st_account_leave_one_holder_and_no_orphan(app: TestApp) {
     let users = app.many_registered(20).await;
     let bodies = concurrently(&app.router, 20, |i| {
-        axum::http::Request::post("/user/set_st_account")
-            .header("content-type", "application/json")
-            .header("cookie", &users[i].cookie)
-            .body(axum::body::Body::from(json!({"stAccount": "popular"}).to_string()))
-            .unwrap()
+        crate::support::json_post_as("/user/set_st_account", &users[i].cookie, &json!({"stAccount": "popular"}))
     })
     .await;
     let winners: Vec<usize> = (0..20).filter(|&i| bodies[i]["code"] == 200).collect();
@@ -506,11 +498,7 @@ async fn a_username_has_one_holder_whatever_its_case_and_reserved_names_are_refu
 async fn twenty_simultaneous_claims_of_one_username_leave_one_holder(app: TestApp) {
     let users = app.many_registered(20).await;
     let bodies = concurrently(&app.router, 20, |i| {
-        axum::http::Request::post("/user/set_username")
-            .header("content-type", "application/json")
-            .header("cookie", &users[i].cookie)
-            .body(axum::body::Body::from(json!({"username": "popular.name"}).to_string()))
-            .unwrap()
+        crate::support::json_post_as("/user/set_username", &users[i].cookie, &json!({"username": "popular.name"}))
     })
     .await;
     assert_eq!(bodies.iter().filter(|b| b["code"] == 200).count(), 1, "{bodies:?}");

@@ -165,11 +165,7 @@ async fn at_the_pending_limit_twenty_simultaneous_invites_let_in_exactly_as_many
     let users = app.many_registered(21).await;
     let target = &users[20];
     let bodies = concurrently(&app.router, 20, |i| {
-        axum::http::Request::post("/friendship/invite")
-            .header("content-type", "application/json")
-            .header("cookie", &users[i].cookie)
-            .body(axum::body::Body::from(json!({"friendId": target.id}).to_string()))
-            .unwrap()
+        crate::support::json_post_as("/friendship/invite", &users[i].cookie, &json!({"friendId": target.id}))
     })
     .await;
     let sent = bodies.iter().filter(|b| b["result"]["action"] == "Sent").count();
@@ -185,11 +181,7 @@ async fn at_the_friend_limit_twenty_simultaneous_adds_let_in_exactly_as_many_as_
     let target = &users[20];
     app.as_user(target).post("/user/set_privacy", json!({"friVerify": 0})).await;
     let bodies = concurrently(&app.router, 20, |i| {
-        axum::http::Request::post("/friendship/invite")
-            .header("content-type", "application/json")
-            .header("cookie", &users[i].cookie)
-            .body(axum::body::Body::from(json!({"friendId": target.id}).to_string()))
-            .unwrap()
+        crate::support::json_post_as("/friendship/invite", &users[i].cookie, &json!({"friendId": target.id}))
     })
     .await;
     let added = bodies.iter().filter(|b| b["result"]["action"] == "AddDirectly").count();
@@ -377,11 +369,7 @@ async fn at_the_follow_limit_twenty_simultaneous_follows_let_in_exactly_as_many_
     let users = app.many_registered(21).await;
     let me = &users[0];
     let bodies = concurrently(&app.router, 20, |i| {
-        axum::http::Request::post("/user/follow")
-            .header("content-type", "application/json")
-            .header("cookie", &me.cookie)
-            .body(axum::body::Body::from(json!({"userId": users[i + 1].id}).to_string()))
-            .unwrap()
+        crate::support::json_post_as("/user/follow", &me.cookie, &json!({"userId": users[i + 1].id}))
     })
     .await;
     let ok = bodies.iter().filter(|b| b["code"] == 200).count();
@@ -421,11 +409,7 @@ async fn at_the_blacklist_limit_twenty_simultaneous_blocks_let_in_exactly_as_man
     let users = app.many_registered(21).await;
     let me = &users[0];
     let bodies = concurrently(&app.router, 20, |i| {
-        axum::http::Request::post("/user/add_to_blacklist")
-            .header("content-type", "application/json")
-            .header("cookie", &me.cookie)
-            .body(axum::body::Body::from(json!({"friendId": users[i + 1].id}).to_string()))
-            .unwrap()
+        crate::support::json_post_as("/user/add_to_blacklist", &me.cookie, &json!({"friendId": users[i + 1].id}))
     })
     .await;
     assert_eq!(bodies.iter().filter(|b| b["code"] == 200).count(), 5, "{bodies:?}");

@@ -403,6 +403,15 @@ pub fn json_post(path: &str, body: &Value) -> Request<Body> {
         .unwrap()
 }
 
+/// A JSON POST carrying a session cookie (for concurrent requests of logged-in users).
+pub fn json_post_as(path: &str, cookie: &str, body: &Value) -> Request<Body> {
+    Request::post(path)
+        .header("content-type", "application/json")
+        .header("cookie", cookie)
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
 /// One request through a router (for concurrent tasks): the JSON body of the answer.
 pub async fn call(router: Router, mut req: Request<Body>) -> Value {
     req.extensions_mut()

@@ -8,6 +8,7 @@ use super::pair::{self, Plan};
 use crate::auth::Credential;
 use crate::domain::{UserId, ValidationError};
 use crate::error::Error;
+use crate::homepage::all_follows;
 use crate::state::AppState;
 use crate::store::feeds::{self, Counter};
 use crate::store::profile::{self, Profile};
@@ -135,20 +136,6 @@ pub async fn delete_group(state: &AppState, cred: &Credential, name: &str) -> Re
     Err(Error::Contended)
 }
 
-async fn all_follows(state: &AppState, user: &UserId) -> Result<Vec<Follow>, Error> {
-    let mut out = vec![];
-    let mut cursor = None;
-    loop {
-        let page = state.store.query(relations::follows_of(user).limit(1000).after(cursor)).await?;
-        for item in &page.items {
-            out.push(Follow::from_item(item)?);
-        }
-        cursor = page.cursor;
-        if cursor.is_none() {
-            return Ok(out);
-        }
-    }
-}
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -191,8 +178,7 @@ pub struct Listed {
 
 /// One page (from 1) of the caller's follows, oldest first, and the total.
 pub async fn follows_page(state: &AppState, cred: &Credential, page: usize, size: usize) -> Result<(Vec<Listed>, usize), Error> {
-    let mut follows = all_follows(state, &cred.user).await?;
-    follows.sort_by(|a, b| (a.created_at, a.other.as_str()).cmp(&(b.created_at, b.other.as_str())));
+    let follows = all_follows(state, &cred.user).await?;
     let total = follows.len();
     let chosen: Vec<(UserId, Option<String>)> = follows
         .into_iter()
