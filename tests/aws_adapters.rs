@@ -61,7 +61,10 @@ async fn an_s3_presigned_put_uploads_the_file_to_the_bucket() {
     let bucket = format!("roster-avatars-{}", std::process::id());
     let _ = s3.create_bucket().bucket(&bucket).send().await;
     let signer = S3Uploads::new(s3.clone(), bucket.clone());
-    let up = signer.presign_put("avatars/u1/a.png", "image/png", Some(3), 300).await.unwrap();
+    let up = signer
+        .presign_put("avatars/u1/a.png", "image/png", Some(3), 300)
+        .await
+        .unwrap();
     assert_eq!(up.method, "PUT");
     assert!(up.url.contains("X-Amz-Signature="), "{}", up.url);
     // S3 refuses a request whose signed headers differ; moto does not check signatures,
@@ -72,8 +75,15 @@ async fn an_s3_presigned_put_uploads_the_file_to_the_bucket() {
         .find_map(|kv| kv.strip_prefix("X-Amz-SignedHeaders="))
         .unwrap_or_default()
         .to_ascii_lowercase();
-    assert!(signed.contains("content-length") && signed.contains("content-type"), "{signed}");
-    assert!(up.headers.iter().any(|(k, v)| k == "content-length" && v == "3"), "{:?}", up.headers);
+    assert!(
+        signed.contains("content-length") && signed.contains("content-type"),
+        "{signed}"
+    );
+    assert!(
+        up.headers.iter().any(|(k, v)| k == "content-length" && v == "3"),
+        "{:?}",
+        up.headers
+    );
     let client = reqwest::Client::new();
     let res = client
         .put(&up.url)
@@ -100,10 +110,22 @@ async fn an_s3_put_stores_a_direct_upload_with_its_type() {
     let bucket = format!("roster-direct-{}", std::process::id());
     let _ = s3.create_bucket().bucket(&bucket).send().await;
     let store = S3Uploads::new(s3.clone(), bucket.clone());
-    store.put("avatars/u2/b.gif", "image/gif", b"GIF89a..".to_vec()).await.unwrap();
-    let got = s3.get_object().bucket(&bucket).key("avatars/u2/b.gif").send().await.unwrap();
+    store
+        .put("avatars/u2/b.gif", "image/gif", b"GIF89a..".to_vec())
+        .await
+        .unwrap();
+    let got = s3
+        .get_object()
+        .bucket(&bucket)
+        .key("avatars/u2/b.gif")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(got.content_type(), Some("image/gif"));
-    assert_eq!(got.body.collect().await.unwrap().into_bytes().to_vec(), b"GIF89a..".to_vec());
+    assert_eq!(
+        got.body.collect().await.unwrap().into_bytes().to_vec(),
+        b"GIF89a..".to_vec()
+    );
 }
 
 #[tokio::test]

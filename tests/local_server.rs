@@ -143,7 +143,8 @@ fn a_client_that_never_finishes_its_headers_is_disconnected() {
     let dir = tempfile::tempdir().unwrap();
     let server = start_with(dir.path(), 0, &[("ROSTER_HEADER_TIMEOUT_SECS", "1")]).expect("server starts");
     let mut slow = std::net::TcpStream::connect(address(&server)).unwrap();
-    slow.write_all(b"GET /user/regionlist HTTP/1.1\r\nHost: 127.0.0.1\r\n").unwrap();
+    slow.write_all(b"GET /user/regionlist HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .unwrap();
     let (_, closed) = read_to_close(&mut slow, std::time::Duration::from_secs(15));
     assert!(closed, "the connection stayed open");
 }
@@ -199,9 +200,15 @@ fn requests_the_http_library_cannot_parse_are_answered_in_json_too() {
     use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path(), 0).expect("server starts");
-    let huge = format!("GET /user/regionlist HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: {}\r\n\r\n", "a".repeat(600_000));
+    let huge = format!(
+        "GET /user/regionlist HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(600_000)
+    );
     for (raw, status) in [
-        ("GET /user/regionlist HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header\r\n\r\n".to_string(), "400"),
+        (
+            "GET /user/regionlist HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header\r\n\r\n".to_string(),
+            "400",
+        ),
         ("BR0KEN\x01 / HTTP/1.1\r\n\r\n".to_string(), "400"),
         (huge, "431"),
     ] {
@@ -220,8 +227,16 @@ async fn roster_admin_sets_a_level_in_the_same_data_folder_as_the_server() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path(), 0).expect("server starts");
     let phone = json!({"region": 1, "phone": "2015550144"});
-    assert_eq!(post(&format!("{}/user/send_code", server.url), phone.clone()).await["code"], 200);
-    let outbox: Value = reqwest::get(format!("{}/_local/outbox", server.url)).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        post(&format!("{}/user/send_code", server.url), phone.clone()).await["code"],
+        200
+    );
+    let outbox: Value = reqwest::get(format!("{}/_local/outbox", server.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let text = outbox["result"][0]["text"].as_str().unwrap().to_string();
     let mut body = phone.clone();
     body["code"] = json!(text.chars().filter(|c| c.is_ascii_digit()).collect::<String>());
@@ -256,7 +271,13 @@ async fn roster_admin_sets_a_level_in_the_same_data_folder_as_the_server() {
         .send()
         .await
         .unwrap();
-    let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
     let own: Value = client
         .get(format!("{}/user/own_info", server.url))
         .header("cookie", cookie)

@@ -488,11 +488,24 @@ async fn query_page_limits_clamp_the_same_on_both_stores(f: Fixture) {
 async fn a_condition_of_one_part_or_nested_parts_is_evaluated_alike(f: Fixture) {
     f.store.put(item("C", "1").with_n("n", 3), None).await.unwrap();
     let lone = Condition::And(vec![Condition::AbsentOrLessThan("n".into(), 5)]);
-    f.store.update(&Key::new("C", "1"), vec![Update::add("n", 1)], Some(lone)).await.unwrap();
-    let nested = Condition::And(vec![Condition::Or(vec![Condition::And(vec![Condition::eq("n", Attr::N(4))])])]);
-    f.store.update(&Key::new("C", "1"), vec![Update::add("n", 1)], Some(nested)).await.unwrap();
+    f.store
+        .update(&Key::new("C", "1"), vec![Update::add("n", 1)], Some(lone))
+        .await
+        .unwrap();
+    let nested = Condition::And(vec![Condition::Or(vec![Condition::And(vec![Condition::eq(
+        "n",
+        Attr::N(4),
+    )])])]);
+    f.store
+        .update(&Key::new("C", "1"), vec![Update::add("n", 1)], Some(nested))
+        .await
+        .unwrap();
     let failing = Condition::And(vec![Condition::AbsentOrLessThan("n".into(), 5)]);
-    let err = f.store.update(&Key::new("C", "1"), vec![Update::add("n", 1)], Some(failing)).await.unwrap_err();
+    let err = f
+        .store
+        .update(&Key::new("C", "1"), vec![Update::add("n", 1)], Some(failing))
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::ConditionFailed), "{err:?}");
     assert_eq!(f.store.get(&Key::new("C", "1")).await.unwrap().unwrap().n("n"), Some(5));
 }

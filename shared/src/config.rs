@@ -273,7 +273,9 @@ impl Config {
                 "is true, so ROSTER_STORE=dynamodb, ROSTER_SMS=sns and ROSTER_UPLOADS=s3 are required",
             ));
         }
-        if matches!(uploads, UploadSetting::S3 { .. }) && get("ROSTER_AVATAR_BASE_URL").is_none_or(|u| u.trim().is_empty()) {
+        if matches!(uploads, UploadSetting::S3 { .. })
+            && get("ROSTER_AVATAR_BASE_URL").is_none_or(|u| u.trim().is_empty())
+        {
             return Err(err(
                 "ROSTER_AVATAR_BASE_URL",
                 "is required with ROSTER_UPLOADS=s3: the public base URL avatars are served from",
@@ -322,7 +324,11 @@ impl Config {
                 "ROSTER_ACCOUNT_CHECKS_CAPTCHA_AFTER_PER_IP_HOUR",
                 d.account_checks_captcha_after_per_ip_hour,
             )?,
-            account_checks_per_ip_hour: parse_num(&get, "ROSTER_ACCOUNT_CHECKS_PER_IP_HOUR", d.account_checks_per_ip_hour)?,
+            account_checks_per_ip_hour: parse_num(
+                &get,
+                "ROSTER_ACCOUNT_CHECKS_PER_IP_HOUR",
+                d.account_checks_per_ip_hour,
+            )?,
             default_level: parse_num_from(&get, "ROSTER_DEFAULT_LEVEL", d.default_level, 0)?,
             min_viewer_level: parse_num_from(&get, "ROSTER_MIN_VIEWER_LEVEL", d.min_viewer_level, 0)?,
             avatar_max_bytes: parse_num(&get, "ROSTER_AVATAR_MAX_BYTES", d.avatar_max_bytes)?,
@@ -414,7 +420,10 @@ fn parse_origins(raw: &str) -> Result<Vec<String>, ConfigError> {
                 .or_else(|| o.strip_prefix("http://"))
                 .ok_or_else(|| err(VAR, format!("{o:?} is not an origin such as https://web.example.com")))?;
             if rest.is_empty() || rest.contains(['/', '*', ' ', '?', '#']) {
-                return Err(err(VAR, format!("{o:?} is not an origin such as https://web.example.com")));
+                return Err(err(
+                    VAR,
+                    format!("{o:?} is not an origin such as https://web.example.com"),
+                ));
             }
             Ok(o.to_ascii_lowercase())
         })
@@ -435,7 +444,11 @@ fn parse_num_from(
     match get(var) {
         None => Ok(default),
         Some(v) => v.trim().parse::<i64>().ok().filter(|n| *n >= min).ok_or_else(|| {
-            let what = if min == 0 { "a non-negative integer" } else { "a positive integer" };
+            let what = if min == 0 {
+                "a non-negative integer"
+            } else {
+                "a positive integer"
+            };
             err(var, format!("must be {what}, not {v:?}"))
         }),
     }
@@ -475,7 +488,10 @@ fn parse_regions(raw: &str) -> Result<RegionAllowList, ConfigError> {
     let mut set = BTreeSet::new();
     // Checked against the compiled-in region table, not the phone-number metadata: loading
     // that costs tens of milliseconds that a cold start should not pay before a request.
-    let known: BTreeSet<&str> = crate::domain::regions::all().iter().map(|r| r.region.as_str()).collect();
+    let known: BTreeSet<&str> = crate::domain::regions::all()
+        .iter()
+        .map(|r| r.region.as_str())
+        .collect();
     for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let digits = part.trim_start_matches('+');
         let code: u16 = digits.parse().ok().filter(|_| known.contains(digits)).ok_or_else(|| {
@@ -525,8 +541,14 @@ mod tests {
         assert!(c.code_secret.is_none());
         assert_eq!(c.sqlite_durability, crate::adapters::sqlite_store::Durability::Full);
         let normal = cfg(&[("ROSTER_SQLITE_DURABILITY", "normal")]).unwrap();
-        assert_eq!(normal.sqlite_durability, crate::adapters::sqlite_store::Durability::Normal);
-        assert_eq!(cfg(&[("ROSTER_SQLITE_DURABILITY", "fast")]).unwrap_err().var, "ROSTER_SQLITE_DURABILITY");
+        assert_eq!(
+            normal.sqlite_durability,
+            crate::adapters::sqlite_store::Durability::Normal
+        );
+        assert_eq!(
+            cfg(&[("ROSTER_SQLITE_DURABILITY", "fast")]).unwrap_err().var,
+            "ROSTER_SQLITE_DURABILITY"
+        );
     }
 
     #[test]
@@ -585,7 +607,10 @@ mod tests {
     #[test]
     fn no_sms_gap_is_accepted_outside_production_only() {
         assert_eq!(cfg(&[("ROSTER_SMS_GAP_SECS", "0")]).unwrap().limits.sms_gap_secs, 0);
-        assert_eq!(cfg(&[("ROSTER_SMS_GAP_SECS", "-1")]).unwrap_err().var, "ROSTER_SMS_GAP_SECS");
+        assert_eq!(
+            cfg(&[("ROSTER_SMS_GAP_SECS", "-1")]).unwrap_err().var,
+            "ROSTER_SMS_GAP_SECS"
+        );
         let e = production_cfg(&[("ROSTER_SMS_GAP_SECS", "0")]).unwrap_err();
         assert_eq!(e.var, "ROSTER_SMS_GAP_SECS");
     }
@@ -593,7 +618,10 @@ mod tests {
     #[test]
     fn a_hosted_captcha_needs_its_secret() {
         assert_eq!(cfg(&[]).unwrap().captcha, CaptchaSetting::Builtin);
-        assert_eq!(cfg(&[("ROSTER_CAPTCHA", "turnstile")]).unwrap_err().var, "ROSTER_CAPTCHA_SECRET");
+        assert_eq!(
+            cfg(&[("ROSTER_CAPTCHA", "turnstile")]).unwrap_err().var,
+            "ROSTER_CAPTCHA_SECRET"
+        );
         let c = cfg(&[("ROSTER_CAPTCHA", "hcaptcha"), ("ROSTER_CAPTCHA_SECRET", "s3cret")]).unwrap();
         assert_eq!(
             c.captcha,
@@ -602,7 +630,10 @@ mod tests {
                 secret: "s3cret".into()
             }
         );
-        assert_eq!(cfg(&[("ROSTER_CAPTCHA", "recaptcha")]).unwrap_err().var, "ROSTER_CAPTCHA");
+        assert_eq!(
+            cfg(&[("ROSTER_CAPTCHA", "recaptcha")]).unwrap_err().var,
+            "ROSTER_CAPTCHA"
+        );
     }
 
     #[test]
@@ -610,8 +641,17 @@ mod tests {
         let c = cfg(&[("ROSTER_CORS_ORIGINS", "https://web.example.com, http://localhost:3000")]).unwrap();
         assert_eq!(c.cors_origins, vec!["https://web.example.com", "http://localhost:3000"]);
         assert!(cfg(&[]).unwrap().cors_origins.is_empty());
-        for bad in ["*", "web.example.com", "https://web.example.com/app", "https://*.example.com"] {
-            assert_eq!(cfg(&[("ROSTER_CORS_ORIGINS", bad)]).unwrap_err().var, "ROSTER_CORS_ORIGINS", "{bad}");
+        for bad in [
+            "*",
+            "web.example.com",
+            "https://web.example.com/app",
+            "https://*.example.com",
+        ] {
+            assert_eq!(
+                cfg(&[("ROSTER_CORS_ORIGINS", bad)]).unwrap_err().var,
+                "ROSTER_CORS_ORIGINS",
+                "{bad}"
+            );
         }
     }
 

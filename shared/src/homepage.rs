@@ -49,7 +49,10 @@ pub async fn all_follows(state: &AppState, user: &UserId) -> Result<Vec<Follow>,
     let mut out: Vec<Follow> = vec![];
     let mut cursor = None;
     loop {
-        let page = state.store.query(relations::follows_of(user).limit(1000).after(cursor)).await?;
+        let page = state
+            .store
+            .query(relations::follows_of(user).limit(1000).after(cursor))
+            .await?;
         for item in &page.items {
             out.push(Follow::from_item(item)?);
         }
@@ -84,5 +87,8 @@ pub async fn lists(state: &AppState, user: &UserId) -> Result<Lists, Error> {
         .iter()
         .map(|item| relations::fan_id(item).map(|id| id.to_string()))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Lists { follows: groups, fan_ids })
+    Ok(Lists {
+        follows: groups,
+        fan_ids,
+    })
 }

@@ -1,9 +1,9 @@
 //! Running one endpoint group on AWS Lambda.
 
-use crate::http::{serve, Routes};
-use crate::state::AppState;
 use crate::config::Config;
 use crate::http::observe;
+use crate::http::{serve, Routes};
+use crate::state::AppState;
 
 /// Builds the state once, then serves the group's routes for every invocation.
 pub async fn run(routes: fn() -> Routes) -> Result<(), lambda_http::Error> {

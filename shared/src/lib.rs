@@ -7,8 +7,8 @@
 //! (`codes`, `account`) its routes and services. Groups import the layers below them,
 //! never each other and never the servers (`local`, `lambda`) that list them.
 pub mod account;
-pub mod admin;
 pub mod adapters;
+pub mod admin;
 pub mod auth;
 pub mod captcha;
 pub mod codes;

@@ -12,10 +12,10 @@ use axum::Router;
 use serde::Deserialize;
 
 use crate::adapters::local_uploads::LocalUploadError;
-use crate::http::{serve, Routes};
-use crate::state::{AppState, LocalAdapters};
 use crate::http::error::json_response;
 use crate::http::{ok_with, ApiResult, Error};
+use crate::http::{serve, Routes};
+use crate::state::{AppState, LocalAdapters};
 
 pub fn local_routes() -> Routes {
     vec![
@@ -248,7 +248,10 @@ impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for JsonParseErrors
         std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
     }
 
-    fn poll_flush(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
         std::task::ready!(self.poll_pending(cx))?;
         std::pin::Pin::new(&mut self.inner).poll_flush(cx)
     }
@@ -321,7 +324,10 @@ pub async fn serve_local(state: AppState, port: u16, timeouts: Timeouts) -> Resu
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(timeouts.header_read)
-            .serve_connection(TokioIo::new(JsonParseErrors::new(stream)), TowerToHyperService::new(service));
+            .serve_connection(
+                TokioIo::new(JsonParseErrors::new(stream)),
+                TowerToHyperService::new(service),
+            );
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             if let Err(e) = conn.await {

@@ -77,7 +77,9 @@ impl Viewer<'_> {
     /// The national number and calling code, or empty ones when hidden.
     pub fn phone(&self, target: &UserId, p: &Profile, friends: bool) -> (String, String) {
         match &p.phone {
-            Some(phone) if self.sees_phone(target, friends, p) => (phone.region().to_string(), phone.national().to_string()),
+            Some(phone) if self.sees_phone(target, friends, p) => {
+                (phone.region().to_string(), phone.national().to_string())
+            }
             _ => (String::new(), String::new()),
         }
     }

@@ -180,7 +180,12 @@ pub struct Adapters {
 
 impl LocalAdapters {
     /// The outbox and upload folder of a local data folder.
-    pub fn in_folder(dir: &Path, public_url: &str, secrets: &Secrets<'_>, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
+    pub fn in_folder(
+        dir: &Path,
+        public_url: &str,
+        secrets: &Secrets<'_>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartError> {
         let code_key = code_key(secrets)?;
         Ok(LocalAdapters {
             outbox: Arc::new(LocalOutbox::new(dir, clock.clone())),
@@ -293,10 +298,12 @@ mod aws {
     pub fn site_verify(url: &str, secret: &str) -> Result<Arc<dyn crate::ports::ChallengeVerifier>, StartError> {
         crate::adapters::site_verify::SiteVerify::new(url, secret)
             .map(|v| Arc::new(v) as Arc<dyn crate::ports::ChallengeVerifier>)
-            .map_err(|message| StartError::Config(ConfigError {
-                var: "ROSTER_CAPTCHA_VERIFY_URL",
-                message,
-            }))
+            .map_err(|message| {
+                StartError::Config(ConfigError {
+                    var: "ROSTER_CAPTCHA_VERIFY_URL",
+                    message,
+                })
+            })
     }
 
     #[cfg(not(feature = "hosted-captcha"))]

@@ -124,9 +124,10 @@ pub async fn verify_code(
     let matched = check_code(state, to, purpose, presented).await?;
     let token = state.random.token(TOKEN_BYTES);
     let expires_at = state.clock.now_secs() + state.config.limits.verification_token_ttl_secs;
-    let tx = Tx::new()
-        .step(Step::Code, matched.consume())
-        .step(Step::Token, store::verification_tokens::create(&digest(&token), to, purpose, expires_at));
+    let tx = Tx::new().step(Step::Code, matched.consume()).step(
+        Step::Token,
+        store::verification_tokens::create(&digest(&token), to, purpose, expires_at),
+    );
     match tx.commit(state.store.as_ref()).await {
         Ok(()) => Ok(token),
         // Another verify spent the code first (a token digest collision is impossible).

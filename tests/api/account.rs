@@ -3,7 +3,6 @@
 
 use std::collections::HashSet;
 
-
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -182,7 +181,11 @@ async fn a_verification_token_registers_once_and_a_phone_only_once(app: TestApp)
             json!({"nickname": "T", "password": PASSWORD, "verification_token": "nope"}),
         )
         .await;
-    assert_eq!(malformed.status, StatusCode::BAD_REQUEST, "not of the shape Roster issues");
+    assert_eq!(
+        malformed.status,
+        StatusCode::BAD_REQUEST,
+        "not of the shape Roster issues"
+    );
     assert_eq!(malformed.body["field"], "verification_token");
     let second = token_for(&app, &national, &e164, "register").await;
     let res = app
@@ -503,11 +506,7 @@ async fn forged_tampered_expired_and_none_tokens_are_refused_before_any_store_re
     }
     app.clock.advance_secs(900);
     assert_eq!(call(format!("Bearer {good}")).await["code"], 401, "expired");
-    assert_eq!(
-        counting.calls(),
-        baseline,
-        "rejected without touching the store"
-    );
+    assert_eq!(counting.calls(), baseline, "rejected without touching the store");
 }
 
 async fn an_access_token_refreshes_and_a_reused_refresh_token_revokes_its_family(app: TestApp) {
@@ -646,7 +645,10 @@ async fn sessions_are_listed_and_revoked_one_others_or_all(app: TestApp) {
         "invalid_grant"
     );
     assert!(works(&app, ("cookie", &a)).await);
-    assert!(!works(&app, ("cookie", &user.cookie)).await, "the registration's session went too");
+    assert!(
+        !works(&app, ("cookie", &user.cookie)).await,
+        "the registration's session went too"
+    );
     // All.
     let c = logged_in(&app, &user).await;
     let res = app
@@ -699,7 +701,10 @@ async fn without_credentials_authenticated_routes_are_403(app: TestApp) {
             (StatusCode::FORBIDDEN, 403),
             "{method} {path}"
         );
-        assert!(res.headers.get("www-authenticate").is_none(), "no credentials: SealTalk's 403");
+        assert!(
+            res.headers.get("www-authenticate").is_none(),
+            "no credentials: SealTalk's 403"
+        );
     }
 }
 
@@ -785,7 +790,11 @@ async fn a_network_that_keeps_failing_password_checks_is_throttled_across_accoun
     // Other networks, and the account itself, are not held back.
     assert_eq!(app.post("/user/login", body.clone()).await.code(), 200);
     app.clock.advance_secs(wait);
-    assert_eq!(app.post_from(sprayer, "/user/login", body).await.code(), 200, "a new hour");
+    assert_eq!(
+        app.post_from(sprayer, "/user/login", body).await.code(),
+        200,
+        "a new hour"
+    );
 }
 
 /// Backoff counts failures without serialising successes.
@@ -815,7 +824,10 @@ async fn wrong_old_passwords_count_toward_the_login_backoff(app: TestApp) {
     let user = registered(&app).await;
     let change = |old: &str| json!({"oldPassword": old, "newPassword": "N3wPassw0rd"});
     for i in 0..5 {
-        let res = app.as_user(&user).post("/user/change_password", change(&format!("Wr0ng{i}xx"))).await;
+        let res = app
+            .as_user(&user)
+            .post("/user/change_password", change(&format!("Wr0ng{i}xx")))
+            .await;
         assert_eq!(res.code(), 1000, "{}", res.body);
     }
     // The right old password now waits like a login does, and so does a login.
@@ -827,7 +839,10 @@ async fn wrong_old_passwords_count_toward_the_login_backoff(app: TestApp) {
     let res = app.as_user(&user).post("/user/change_password", change(PASSWORD)).await;
     assert_eq!(res.code(), 200, "{}", res.body);
     // A successful change forgets the failures: one more wrong guess is not yet throttled.
-    let res = app.as_user(&user).post("/user/change_password", change("Wr0ngAgain")).await;
+    let res = app
+        .as_user(&user)
+        .post("/user/change_password", change("Wr0ngAgain"))
+        .await;
     assert_eq!(res.code(), 1000, "{}", res.body);
 }
 
@@ -844,7 +859,9 @@ async fn a_login_raced_against_a_password_change_never_outlives_it(app: TestApp)
         let change = axum::http::Request::post("/user/change_password")
             .header("content-type", "application/json")
             .header("cookie", &user.cookie)
-            .body(axum::body::Body::from(json!({"oldPassword": PASSWORD, "newPassword": NEW}).to_string()))
+            .body(axum::body::Body::from(
+                json!({"oldPassword": PASSWORD, "newPassword": NEW}).to_string(),
+            ))
             .unwrap();
         let login_req = json_post(
             "/user/login",
@@ -858,12 +875,18 @@ async fn a_login_raced_against_a_password_change_never_outlives_it(app: TestApp)
         if logged_in.code() == 200 {
             logins_that_won += 1;
             let cookie = cookie_pair(&logged_in);
-            assert!(!works(&app, ("cookie", &cookie)).await, "a session opened with the old password survived");
+            assert!(
+                !works(&app, ("cookie", &cookie)).await,
+                "a session opened with the old password survived"
+            );
         } else {
             assert_eq!(logged_in.code(), 1000, "{}", logged_in.body);
         }
         assert_eq!(login(&app, &user, PASSWORD).await.code(), 1000);
-        assert!(works(&app, ("cookie", &user.cookie)).await, "the changer's own session stays");
+        assert!(
+            works(&app, ("cookie", &user.cookie)).await,
+            "the changer's own session stays"
+        );
     }
     // Both orders happen; the count only shows the race was really run.
     eprintln!("logins that committed before the change: {logins_that_won} of 50");
@@ -967,7 +990,10 @@ async fn known_captcha(app: &TestApp) -> String {
 async fn a_username_sign_up_needs_a_captcha_and_then_logs_in_by_username(app: TestApp) {
     let body = json!({"nickname": "Uma", "password": PASSWORD, "username": "uma.k"});
     let res = app.post("/user/register", body.clone()).await;
-    assert_eq!((res.status, res.body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("verifyId")));
+    assert_eq!(
+        (res.status, res.body["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("verifyId"))
+    );
     let mut wrong = body.clone();
     wrong["verifyId"] = json!(known_captcha(&app).await);
     wrong["verifyCode"] = json!("BBBBB");
@@ -979,12 +1005,22 @@ async fn a_username_sign_up_needs_a_captcha_and_then_logs_in_by_username(app: Te
     assert_eq!(res.code(), 200, "{}", res.body);
     assert!(res.headers.get("set-cookie").is_some(), "signed in at once");
     // Sign in by username; unknown and wrong get the same answer.
-    let login = |username: &str, password: &str| app.post("/user/login", json!({"username": username, "password": password}));
+    let login =
+        |username: &str, password: &str| app.post("/user/login", json!({"username": username, "password": password}));
     assert_eq!(login("UMA.K", PASSWORD).await.code(), 200, "usernames ignore case");
     assert_eq!(login("uma.k", "Wr0ngPass").await.code(), 1000);
     assert_eq!(login("nobody.here", PASSWORD).await.code(), 1000);
     // The OAuth password grant takes a username too.
-    let token = app.form("/oauth/token", &[("grant_type", "password"), ("username", "uma.k"), ("password", PASSWORD)]).await;
+    let token = app
+        .form(
+            "/oauth/token",
+            &[
+                ("grant_type", "password"),
+                ("username", "uma.k"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
     assert_eq!(token.status, StatusCode::OK, "{}", token.body);
     // A second sign-up with the name is refused and consumes nothing else.
     let mut again = body.clone();
@@ -996,20 +1032,54 @@ async fn a_username_sign_up_needs_a_captcha_and_then_logs_in_by_username(app: Te
 async fn a_phone_sign_up_can_claim_a_username_and_login_takes_exactly_one_identifier(app: TestApp) {
     let (national, _, token) = verified(&app, None).await;
     let res = app
-        .post("/user/register", json!({"nickname": "Pat", "password": PASSWORD, "verification_token": token, "username": "pat_01"}))
+        .post(
+            "/user/register",
+            json!({"nickname": "Pat", "password": PASSWORD, "verification_token": token, "username": "pat_01"}),
+        )
         .await;
     assert_eq!(res.code(), 200, "{}", res.body);
-    assert_eq!(app.post("/user/login", json!({"username": "pat_01", "password": PASSWORD})).await.code(), 200);
-    assert_eq!(app.post("/user/login", json!({"region": 86, "phone": national, "password": PASSWORD})).await.code(), 200);
-    let both = app.post("/user/login", json!({"region": 86, "phone": national, "username": "pat_01", "password": PASSWORD})).await;
+    assert_eq!(
+        app.post("/user/login", json!({"username": "pat_01", "password": PASSWORD}))
+            .await
+            .code(),
+        200
+    );
+    assert_eq!(
+        app.post(
+            "/user/login",
+            json!({"region": 86, "phone": national, "password": PASSWORD})
+        )
+        .await
+        .code(),
+        200
+    );
+    let both = app
+        .post(
+            "/user/login",
+            json!({"region": 86, "phone": national, "username": "pat_01", "password": PASSWORD}),
+        )
+        .await;
     assert_eq!(both.status, StatusCode::BAD_REQUEST);
     let none = app.post("/user/login", json!({"password": PASSWORD})).await;
-    assert_eq!((none.status, none.body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("phone")));
+    assert_eq!(
+        (none.status, none.body["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("phone"))
+    );
     // Username failures back off like phone ones.
     for _ in 0..5 {
-        assert_eq!(app.post("/user/login", json!({"username": "pat_01", "password": "Wr0ngPass"})).await.code(), 1000);
+        assert_eq!(
+            app.post("/user/login", json!({"username": "pat_01", "password": "Wr0ngPass"}))
+                .await
+                .code(),
+            1000
+        );
     }
-    assert_eq!(app.post("/user/login", json!({"username": "pat_01", "password": PASSWORD})).await.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        app.post("/user/login", json!({"username": "pat_01", "password": PASSWORD}))
+            .await
+            .status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }
 
 async fn verify_account_tells_registration_behind_a_captcha_and_a_limit(app: TestApp) {
@@ -1023,7 +1093,10 @@ async fn verify_account_tells_registration_behind_a_captcha_and_a_limit(app: Tes
     let check = |body: Value| app.post("/user/verify_account", body);
     let known = check(json!({"region": 86, "phone": user.national})).await;
     assert_eq!(known.body["result"], json!({"registered": true}), "{}", known.body);
-    assert_eq!(check(json!({"region": 86, "phone": stranger})).await.body["result"]["registered"], false);
+    assert_eq!(
+        check(json!({"region": 86, "phone": stranger})).await.body["result"]["registered"],
+        false
+    );
     // The third check from this network needs a captcha; with one it is answered.
     assert_eq!(check(json!({"username": "nobody.x"})).await.code(), 5001);
     let id = known_captcha(&app).await;
@@ -1031,7 +1104,12 @@ async fn verify_account_tells_registration_behind_a_captcha_and_a_limit(app: Tes
     assert_eq!(solved.body["result"]["registered"], false, "{}", solved.body);
     // Past the hard limit nothing is answered this hour, captcha or not.
     let id = known_captcha(&app).await;
-    assert_eq!(check(json!({"username": "nobody.x", "verifyId": id, "verifyCode": "AAAAA"})).await.code(), 5000);
+    assert_eq!(
+        check(json!({"username": "nobody.x", "verifyId": id, "verifyCode": "AAAAA"}))
+            .await
+            .code(),
+        5000
+    );
     let both = check(json!({"username": "a.b.c", "email": "a@example.com"})).await;
     assert_eq!(both.status, StatusCode::BAD_REQUEST);
 }

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use base64::Engine;
 use roster::domain::{CodePurpose, LoginId, PhoneNumber, Recipient, UserId};
 use roster::error::Error;
-use roster::verification::{Verified, VerificationToken};
+use roster::verification::{VerificationToken, Verified};
 use serde_json::json;
 
 use crate::on_every_store;
@@ -78,7 +78,10 @@ async fn numbers_that_are_not_mobile_numbers_are_400_everywhere_and_get_no_sms(a
         let res = app.post("/user/login", login).await;
         assert_eq!(res.status, StatusCode::BAD_REQUEST, "login {national}: {}", res.body);
         assert_eq!(res.body["field"], "phone");
-        assert!(app.sms_to(&format!("+86{national}")).await.is_empty(), "an SMS went to {national}");
+        assert!(
+            app.sms_to(&format!("+86{national}")).await.is_empty(),
+            "an SMS went to {national}"
+        );
     }
 }
 
@@ -235,7 +238,10 @@ async fn codes_are_stored_only_as_a_keyed_hash(app: TestApp) {
     let item = app
         .state
         .store
-        .get(&roster::store::codes::key(&Recipient::Phone(phone), CodePurpose::Verify))
+        .get(&roster::store::codes::key(
+            &Recipient::Phone(phone),
+            CodePurpose::Verify,
+        ))
         .await
         .unwrap()
         .unwrap();
@@ -440,7 +446,10 @@ async fn a_verification_token_lasts_thirty_minutes(app: TestApp) {
     app.clock.advance_secs(1799);
     assert!(read_token(&app, &token).await.is_ok());
     app.clock.advance_secs(1);
-    assert!(matches!(read_token(&app, &token).await, Err(Error::VerificationTokenGone)));
+    assert!(matches!(
+        read_token(&app, &token).await,
+        Err(Error::VerificationTokenGone)
+    ));
     assert!(VerificationToken::parse("not-a-token").is_err());
 }
 
@@ -500,15 +509,19 @@ mod hosted {
         let seen = asked.clone();
         let app = axum::Router::new().route(
             "/siteverify",
-            post(move |axum::Form(form): axum::Form<std::collections::HashMap<String, String>>| {
-                let seen = seen.clone();
-                async move {
-                    seen.lock().unwrap().push(form.get("remoteip").cloned().unwrap_or_default());
-                    let ok = form.get("secret").map(String::as_str) == Some(SECRET)
-                        && form.get("response").map(String::as_str) == Some(SOLVED);
-                    axum::Json(json!({ "success": ok }))
-                }
-            }),
+            post(
+                move |axum::Form(form): axum::Form<std::collections::HashMap<String, String>>| {
+                    let seen = seen.clone();
+                    async move {
+                        seen.lock()
+                            .unwrap()
+                            .push(form.get("remoteip").cloned().unwrap_or_default());
+                        let ok = form.get("secret").map(String::as_str) == Some(SECRET)
+                            && form.get("response").map(String::as_str) == Some(SOLVED);
+                        axum::Json(json!({ "success": ok }))
+                    }
+                },
+            ),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -544,7 +557,10 @@ mod hosted {
         );
         // SealTalk's image captcha keeps working beside it.
         let res = app.get("/user/get_sms_img_code").await;
-        assert!(res.body["result"]["url"].as_str().unwrap().starts_with("data:image/png;base64,"));
+        assert!(res.body["result"]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("data:image/png;base64,"));
     }
 
     async fn without_a_hosted_captcha_a_token_is_a_400_naming_it(app: TestApp) {

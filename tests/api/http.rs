@@ -43,7 +43,11 @@ async fn personal_responses_are_no_store_and_static_data_is_cacheable(app: TestA
         app.as_user(&user).get("/user/get_token").await,
         app.as_user(&user).get("/user/sessions").await,
         app.login(&user, PASSWORD).await,
-        app.post("/user/check_phone_available", json!({"region": 86, "phone": user.national})).await,
+        app.post(
+            "/user/check_phone_available",
+            json!({"region": 86, "phone": user.national}),
+        )
+        .await,
         app.get("/user/get_token").await,
     ] {
         assert_eq!(res.headers["cache-control"], "no-store", "{}", res.body);
@@ -115,10 +119,11 @@ async fn a_configured_web_origin_can_call_with_credentials_and_others_cannot(app
 /// Rejections written by the framework (body too large, a path that is not UTF-8) come
 /// back as JSON in the envelope like every other error.
 async fn framework_rejections_are_json_too(app: TestApp) {
-    let big = axum::http::Request::put("/_local/uploads/avatars/x/y.png?expires=1&contentType=image%2Fpng&signature=00")
-        .header("content-type", "image/png")
-        .body(axum::body::Body::from(vec![0u8; 3 * 1024 * 1024]))
-        .unwrap();
+    let big =
+        axum::http::Request::put("/_local/uploads/avatars/x/y.png?expires=1&contentType=image%2Fpng&signature=00")
+            .header("content-type", "image/png")
+            .body(axum::body::Body::from(vec![0u8; 3 * 1024 * 1024]))
+            .unwrap();
     let res = app.send(big, DEFAULT_IP).await;
     assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", res.body);
     assert_eq!(res.code(), 413);

@@ -4,9 +4,8 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-
-use axum::http::StatusCode;
 use crate::support::stores::Broken;
+use axum::http::StatusCode;
 use serde_json::json;
 use tracing_subscriber::fmt::MakeWriter;
 

@@ -24,12 +24,26 @@ fn user_change(user: &User) -> (String, String, String) {
 async fn a_user_sets_nickname_portrait_and_gender(app: TestApp) {
     let user = app.registered().await;
     let me = app.as_user(&user);
-    assert_eq!(me.post("/user/set_nickname", json!({"nickname": "Tommy"})).await.code(), 200);
+    assert_eq!(
+        me.post("/user/set_nickname", json!({"nickname": "Tommy"})).await.code(),
+        200
+    );
     let portrait = "https://cdn.example.com/avatars/tommy.png";
-    assert_eq!(me.post("/user/set_portrait_uri", json!({"portraitUri": portrait})).await.code(), 200);
-    assert_eq!(me.post("/user/set_gender", json!({"gender": "female"})).await.code(), 200);
+    assert_eq!(
+        me.post("/user/set_portrait_uri", json!({"portraitUri": portrait}))
+            .await
+            .code(),
+        200
+    );
+    assert_eq!(
+        me.post("/user/set_gender", json!({"gender": "female"})).await.code(),
+        200
+    );
     let p = stored(&app, &user).await;
-    assert_eq!((p.nickname.as_str(), p.portrait_uri.as_str(), p.gender.as_str()), ("Tommy", portrait, "female"));
+    assert_eq!(
+        (p.nickname.as_str(), p.portrait_uri.as_str(), p.gender.as_str()),
+        ("Tommy", portrait, "female")
+    );
 }
 
 async fn what_friends_see_records_a_user_change_and_nothing_else_does(app: TestApp) {
@@ -41,7 +55,11 @@ async fn what_friends_see_records_a_user_change_and_nothing_else_does(app: TestA
     me.post("/user/set_privacy", json!({"phoneVerify": 0})).await;
     me.post("/user/set_poke", json!({"pokeStatus": 0})).await;
     me.post("/user/set_st_account", json!({"stAccount": "tommy_1"})).await;
-    me.post("/user/set_portrait_uri", json!({"portraitUri": "https://cdn.example.com/t.png"})).await;
+    me.post(
+        "/user/set_portrait_uri",
+        json!({"portraitUri": "https://cdn.example.com/t.png"}),
+    )
+    .await;
     assert_eq!(app.feed(&user).await, vec![user_change(&user), user_change(&user)]);
     // The profile points at the record of its last change friends see.
     assert_eq!(stored(&app, &user).await.pseq, 2);
@@ -50,11 +68,18 @@ async fn what_friends_see_records_a_user_change_and_nothing_else_does(app: TestA
 async fn simultaneous_nickname_changes_number_their_records_without_a_gap(app: TestApp) {
     let user = app.registered().await;
     let bodies = concurrently(&app.router, 10, |i| {
-        crate::support::json_post_as("/user/set_nickname", &user.cookie, &json!({"nickname": format!("Name{i}")}))
+        crate::support::json_post_as(
+            "/user/set_nickname",
+            &user.cookie,
+            &json!({"nickname": format!("Name{i}")}),
+        )
     })
     .await;
     let ok = bodies.iter().filter(|b| b["code"] == 200).count();
-    assert!(bodies.iter().all(|b| b["code"] == 200 || b["code"] == 503), "{bodies:?}");
+    assert!(
+        bodies.iter().all(|b| b["code"] == 200 || b["code"] == 503),
+        "{bodies:?}"
+    );
     // `feed` checks 1..=seq without a gap; every change that answered 200 has its record.
     assert_eq!(app.feed(&user).await.len(), ok);
     assert!(ok >= 1);
@@ -66,8 +91,16 @@ async fn bad_settings_are_400_naming_the_field_and_change_nothing(app: TestApp) 
     for (path, body, field) in [
         ("/user/set_nickname", json!({"nickname": "x".repeat(33)}), "nickname"),
         ("/user/set_nickname", json!({}), "nickname"),
-        ("/user/set_portrait_uri", json!({"portraitUri": "ftp://example.com/a.png"}), "portraitUri"),
-        ("/user/set_portrait_uri", json!({"portraitUri": "http://a.b"}), "portraitUri"),
+        (
+            "/user/set_portrait_uri",
+            json!({"portraitUri": "ftp://example.com/a.png"}),
+            "portraitUri",
+        ),
+        (
+            "/user/set_portrait_uri",
+            json!({"portraitUri": "http://a.b"}),
+            "portraitUri",
+        ),
         ("/user/set_gender", json!({"gender": "robot"}), "gender"),
         ("/user/set_st_account", json!({"stAccount": "1abcdef"}), "stAccount"),
         ("/user/set_st_account", json!({"stAccount": "abc"}), "stAccount"),
@@ -77,7 +110,11 @@ async fn bad_settings_are_400_naming_the_field_and_change_nothing(app: TestApp) 
         ("/user/set_poke", json!({}), "pokeStatus"),
     ] {
         let res = me.post(path, body.clone()).await;
-        assert_eq!((res.status, res.body["field"].as_str()), (StatusCode::BAD_REQUEST, Some(field)), "{path} {body}");
+        assert_eq!(
+            (res.status, res.body["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(field)),
+            "{path} {body}"
+        );
     }
     let p = stored(&app, &user).await;
     assert_eq!((p.nickname.as_str(), p.st_account.as_str(), p.poke), ("Tom", "", true));
@@ -106,7 +143,10 @@ async fn without_a_session_every_profile_route_is_403(app: TestApp) {
     // A logged-out session is no better.
     let user = app.registered().await;
     app.as_user(&user).post("/user/logout", json!({})).await;
-    let res = app.as_user(&user).post("/user/set_nickname", json!({"nickname": "X"})).await;
+    let res = app
+        .as_user(&user)
+        .post("/user/set_nickname", json!({"nickname": "X"}))
+        .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
 }
 
@@ -133,12 +173,19 @@ async fn a_st_account_has_one_holder_and_changing_it_frees_the_old_one(app: Test
 async fn twenty_simultaneous_claims_of_one_st_account_leave_one_holder_and_no_orphan(app: TestApp) {
     let users = app.many_registered(20).await;
     let bodies = concurrently(&app.router, 20, |i| {
-        crate::support::json_post_as("/user/set_st_account", &users[i].cookie, &json!({"stAccount": "popular"}))
+        crate::support::json_post_as(
+            "/user/set_st_account",
+            &users[i].cookie,
+            &json!({"stAccount": "popular"}),
+        )
     })
     .await;
     let winners: Vec<usize> = (0..20).filter(|&i| bodies[i]["code"] == 200).collect();
     assert_eq!(winners.len(), 1, "{bodies:?}");
-    assert!(bodies.iter().all(|b| b["code"] == 200 || b["code"] == 1000), "{bodies:?}");
+    assert!(
+        bodies.iter().all(|b| b["code"] == 200 || b["code"] == 1000),
+        "{bodies:?}"
+    );
     let winner = &users[winners[0]];
     for (i, user) in users.iter().enumerate() {
         let expected = if i == winners[0] { "popular" } else { "" };
@@ -154,11 +201,23 @@ async fn privacy_defaults_to_on_and_an_omitted_flag_is_unchanged(app: TestApp) {
     let me = app.as_user(&user);
     let all_on = json!({"phoneVerify": 1, "stSearchVerify": 1, "friVerify": 1, "groupVerify": 1, "displayFollows": 1, "displayPhone": 0, "displayBirthday": 0});
     assert_eq!(me.get("/user/get_privacy").await.body["result"], all_on);
-    assert_eq!(me.post("/user/set_privacy", json!({"phoneVerify": 0, "groupVerify": 0})).await.code(), 200);
-    assert_eq!(me.post("/user/set_privacy", json!({"groupVerify": "1"})).await.code(), 200);
+    assert_eq!(
+        me.post("/user/set_privacy", json!({"phoneVerify": 0, "groupVerify": 0}))
+            .await
+            .code(),
+        200
+    );
+    assert_eq!(
+        me.post("/user/set_privacy", json!({"groupVerify": "1"})).await.code(),
+        200
+    );
     let expected = json!({"phoneVerify": 0, "stSearchVerify": 1, "friVerify": 1, "groupVerify": 1, "displayFollows": 1, "displayPhone": 0, "displayBirthday": 0});
     assert_eq!(me.post("/user/get_privacy", json!({})).await.body["result"], expected);
-    assert_eq!(me.post("/user/set_privacy", json!({})).await.code(), 200, "nothing to change");
+    assert_eq!(
+        me.post("/user/set_privacy", json!({})).await.code(),
+        200,
+        "nothing to change"
+    );
     assert_eq!(me.get("/user/get_privacy").await.body["result"], expected);
 }
 
@@ -167,7 +226,10 @@ async fn poke_defaults_to_on_and_can_be_turned_off(app: TestApp) {
     let me = app.as_user(&user);
     assert_eq!(me.get("/user/get_poke").await.body["result"], json!({"pokeStatus": 1}));
     assert_eq!(me.post("/user/set_poke", json!({"pokeStatus": 0})).await.code(), 200);
-    assert_eq!(me.post("/user/get_poke", json!({})).await.body["result"], json!({"pokeStatus": 0}));
+    assert_eq!(
+        me.post("/user/get_poke", json!({})).await.body["result"],
+        json!({"pokeStatus": 0})
+    );
 }
 
 async fn setters_cost_one_transaction_and_synced_ones_a_read_too(app: TestApp) {
@@ -205,21 +267,35 @@ async fn setters_cost_one_transaction_and_synced_ones_a_read_too(app: TestApp) {
 async fn a_user_is_read_by_id_with_the_phone_only_for_themself(app: TestApp) {
     let ann = app.registered_as("Ann").await;
     let bob = app.registered_as("Bob").await;
-    app.as_user(&bob).post("/user/set_gender", json!({"gender": "male"})).await;
+    app.as_user(&bob)
+        .post("/user/set_gender", json!({"gender": "male"}))
+        .await;
     let res = app.as_user(&ann).get(&format!("/user/{}", bob.id)).await;
     assert_eq!(res.code(), 200, "{}", res.body);
     let r = &res.body["result"];
-    assert_eq!((r["id"].as_str(), r["nickname"].as_str(), r["gender"].as_str()), (Some(bob.id.as_str()), Some("Bob"), Some("male")));
+    assert_eq!(
+        (r["id"].as_str(), r["nickname"].as_str(), r["gender"].as_str()),
+        (Some(bob.id.as_str()), Some("Bob"), Some("male"))
+    );
     assert_eq!(r["phone"], "", "another user's phone is hidden");
     assert!(r["updatedAt"].as_str().unwrap().ends_with('Z') && r["updatedTime"].is_i64());
     // POST too, as the reference server serves it; the user sees their own phone.
     let own = app.as_user(&bob).post(&format!("/user/{}", bob.id), json!({})).await;
     assert_eq!(own.body["result"]["phone"], bob.national.as_str());
     // Unknown and malformed ids.
-    assert_eq!(app.as_user(&ann).get("/user/AAAAAAAAAAAAAAAA").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.as_user(&ann).get("/user/AAAAAAAAAAAAAAAA").await.status,
+        StatusCode::NOT_FOUND
+    );
     let bad = app.as_user(&ann).get("/user/..%2Fetc").await;
-    assert_eq!((bad.status, bad.body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("id")));
-    assert_eq!(app.get(&format!("/user/{}", bob.id)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        (bad.status, bad.body["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("id"))
+    );
+    assert_eq!(
+        app.get(&format!("/user/{}", bob.id)).await.status,
+        StatusCode::FORBIDDEN
+    );
 }
 
 async fn a_batch_lists_known_users_once_and_refuses_more_than_a_hundred(app: TestApp) {
@@ -231,16 +307,30 @@ async fn a_batch_lists_known_users_once_and_refuses_more_than_a_hundred(app: Tes
     );
     let res = me.get(&path).await;
     assert_eq!(res.code(), 200, "{}", res.body);
-    let ids: Vec<&str> = res.body["result"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = res.body["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, vec![users[1].id.as_str(), users[2].id.as_str()]);
     assert_eq!(res.body["result"][0]["nickname"], "User1");
     assert!(res.body["result"][0].get("phone").is_none(), "a card holds no phone");
     let many: Vec<String> = (0..101).map(|i| format!("id=AAAAAAAAAAAA{i:04}")).collect();
     let res = me.get(&format!("/user/batch?{}", many.join("&"))).await;
-    assert_eq!((res.status, res.body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("id")));
+    assert_eq!(
+        (res.status, res.body["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("id"))
+    );
     let hundred: Vec<String> = (0..100).map(|i| format!("id=AAAAAAAAAAAA{i:04}")).collect();
-    let res = me.get(&format!("/user/batch?{}&id={}", hundred[..99].join("&"), users[1].id)).await;
-    assert_eq!(res.body["result"].as_array().unwrap().len(), 1, "a hundred ids are one read");
+    let res = me
+        .get(&format!("/user/batch?{}&id={}", hundred[..99].join("&"), users[1].id))
+        .await;
+    assert_eq!(
+        res.body["result"].as_array().unwrap().len(),
+        1,
+        "a hundred ids are one read"
+    );
     let res = me.post("/user/batch", json!({"id": [users[2].id]})).await;
     assert_eq!(res.body["result"][0]["id"], users[2].id.as_str());
 }
@@ -280,39 +370,73 @@ async fn phone_verify_decides_whether_a_phone_finds_its_owner(app: TestApp) {
     let by_path = format!("/user/find/86/{}", bob.national);
     let by_query = format!("/user/find_user?region=86&phone={}", bob.national);
     let res = me.get(&by_path).await;
-    assert_eq!(res.body["result"], json!({"id": bob.id, "nickname": "Bob", "portraitUri": ""}));
+    assert_eq!(
+        res.body["result"],
+        json!({"id": bob.id, "nickname": "Bob", "portraitUri": ""})
+    );
     let res = me.post(&by_query, json!({})).await;
-    assert_eq!((res.body["result"]["id"].as_str(), res.body["result"]["stAccount"].as_str()), (Some(bob.id.as_str()), Some("")));
-    app.as_user(&bob).post("/user/set_privacy", json!({"phoneVerify": 0})).await;
+    assert_eq!(
+        (
+            res.body["result"]["id"].as_str(),
+            res.body["result"]["stAccount"].as_str()
+        ),
+        (Some(bob.id.as_str()), Some(""))
+    );
+    app.as_user(&bob)
+        .post("/user/set_privacy", json!({"phoneVerify": 0}))
+        .await;
     let hidden = me.get(&by_path).await;
     let (unknown, _) = crate::support::new_phone();
     let absent = me.get(&format!("/user/find/86/{unknown}")).await;
     assert_eq!(hidden.status, StatusCode::NOT_FOUND);
-    assert_eq!(hidden.body, absent.body, "a hidden user and an unknown number look the same");
+    assert_eq!(
+        hidden.body, absent.body,
+        "a hidden user and an unknown number look the same"
+    );
     assert_eq!(me.get(&by_query).await.status, StatusCode::NOT_FOUND);
     // stSearchVerify does not guard phone look-ups.
-    app.as_user(&bob).post("/user/set_privacy", json!({"phoneVerify": 1, "stSearchVerify": 0})).await;
+    app.as_user(&bob)
+        .post("/user/set_privacy", json!({"phoneVerify": 1, "stSearchVerify": 0}))
+        .await;
     assert_eq!(me.get(&by_path).await.code(), 200);
     let invalid = me.get("/user/find/86/20012341234").await;
-    assert_eq!((invalid.status, invalid.body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("phone")));
+    assert_eq!(
+        (invalid.status, invalid.body["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("phone"))
+    );
 }
 
 async fn st_search_verify_decides_whether_a_st_account_finds_its_owner(app: TestApp) {
     let ann = app.registered_as("Ann").await;
     let bob = app.registered_as("Bob").await;
-    app.as_user(&bob).post("/user/set_st_account", json!({"stAccount": "bob_the_1"})).await;
+    app.as_user(&bob)
+        .post("/user/set_st_account", json!({"stAccount": "bob_the_1"}))
+        .await;
     let me = app.as_user(&ann);
     let res = me.get("/user/find_user?st_account=BOB_the_1").await;
     assert_eq!(res.body["result"]["id"], bob.id.as_str(), "{}", res.body);
     assert_eq!(res.body["result"]["stAccount"], "bob_the_1");
-    app.as_user(&bob).post("/user/set_privacy", json!({"stSearchVerify": 0})).await;
-    assert_eq!(me.get("/user/find_user?st_account=bob_the_1").await.status, StatusCode::NOT_FOUND);
+    app.as_user(&bob)
+        .post("/user/set_privacy", json!({"stSearchVerify": 0}))
+        .await;
+    assert_eq!(
+        me.get("/user/find_user?st_account=bob_the_1").await.status,
+        StatusCode::NOT_FOUND
+    );
     // phoneVerify does not guard SealTalk id look-ups.
-    app.as_user(&bob).post("/user/set_privacy", json!({"stSearchVerify": 1, "phoneVerify": 0})).await;
+    app.as_user(&bob)
+        .post("/user/set_privacy", json!({"stSearchVerify": 1, "phoneVerify": 0}))
+        .await;
     assert_eq!(me.get("/user/find_user?st_account=bob_the_1").await.code(), 200);
     let neither = me.get("/user/find_user").await;
-    assert_eq!((neither.status, neither.body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("st_account")));
-    assert_eq!(app.get("/user/find_user?st_account=bob_the_1").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        (neither.status, neither.body["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("st_account"))
+    );
+    assert_eq!(
+        app.get("/user/find_user?st_account=bob_the_1").await.status,
+        StatusCode::FORBIDDEN
+    );
 }
 
 async fn look_ups_are_rate_limited_per_user_and_per_network(app: TestApp) {
@@ -333,10 +457,18 @@ async fn look_ups_are_rate_limited_per_user_and_per_network(app: TestApp) {
     for _ in 0..3 {
         assert_eq!(find(&users[0], [203, 0, 113, 1]).await, 200);
     }
-    assert_eq!(find(&users[0], [203, 0, 113, 2]).await, 5000, "the user's allowance is spent");
+    assert_eq!(
+        find(&users[0], [203, 0, 113, 2]).await,
+        5000,
+        "the user's allowance is spent"
+    );
     assert_eq!(find(&users[1], [203, 0, 113, 1]).await, 200);
     assert_eq!(find(&users[1], [203, 0, 113, 1]).await, 200);
-    assert_eq!(find(&users[1], [203, 0, 113, 1]).await, 5000, "the network's allowance is spent");
+    assert_eq!(
+        find(&users[1], [203, 0, 113, 1]).await,
+        5000,
+        "the network's allowance is spent"
+    );
     app.clock.advance_secs(3600);
     assert_eq!(find(&users[0], [203, 0, 113, 1]).await, 200, "a new hour");
 }
@@ -347,7 +479,10 @@ async fn an_avatar_is_uploaded_with_a_presigned_put_and_becomes_the_portrait(app
     let png: &[u8] = b"\x89PNG\r\n\x1a\nnot-really-a-png";
     let res = app
         .as_user(&user)
-        .get(&format!("/user/get_image_token?contentType=image/png&contentLength={}", png.len()))
+        .get(&format!(
+            "/user/get_image_token?contentType=image/png&contentLength={}",
+            png.len()
+        ))
         .await;
     assert_eq!(res.code(), 200, "{}", res.body);
     let t = &res.body["result"];
@@ -355,8 +490,14 @@ async fn an_avatar_is_uploaded_with_a_presigned_put_and_becomes_the_portrait(app
     assert_eq!(t["token"], t["uploadUrl"]);
     assert_eq!(t["method"], "PUT");
     let key = t["key"].as_str().unwrap();
-    assert!(key.starts_with(&format!("avatars/{}/", user.id)) && key.ends_with(".png"), "{key}");
-    assert!(key.len() > format!("avatars/{}/", user.id).len() + 20, "an unguessable name: {key}");
+    assert!(
+        key.starts_with(&format!("avatars/{}/", user.id)) && key.ends_with(".png"),
+        "{key}"
+    );
+    assert!(
+        key.len() > format!("avatars/{}/", user.id).len() + 20,
+        "an unguessable name: {key}"
+    );
     let public = t["publicUrl"].as_str().unwrap();
     assert_eq!(public, format!("{}/{key}", t["domain"].as_str().unwrap()));
     assert_eq!(t["headers"]["content-type"], "image/png");
@@ -371,9 +512,19 @@ async fn an_avatar_is_uploaded_with_a_presigned_put_and_becomes_the_portrait(app
             .unwrap();
         app.send_raw(req)
     };
-    assert_eq!(upload(b"\x89PNG\r\n\x1a\nshort").await.status(), StatusCode::FORBIDDEN, "another length");
-    assert_eq!(upload(b"\x89PNG\r\n\x1a\nnot-really-a-png").await.status(), StatusCode::OK);
-    let set = app.as_user(&user).post("/user/set_portrait_uri", json!({"portraitUri": public})).await;
+    assert_eq!(
+        upload(b"\x89PNG\r\n\x1a\nshort").await.status(),
+        StatusCode::FORBIDDEN,
+        "another length"
+    );
+    assert_eq!(
+        upload(b"\x89PNG\r\n\x1a\nnot-really-a-png").await.status(),
+        StatusCode::OK
+    );
+    let set = app
+        .as_user(&user)
+        .post("/user/set_portrait_uri", json!({"portraitUri": public}))
+        .await;
     assert_eq!(set.code(), 200, "{}", set.body);
     let fetched = app
         .send_raw(
@@ -383,7 +534,10 @@ async fn an_avatar_is_uploaded_with_a_presigned_put_and_becomes_the_portrait(app
         )
         .await;
     assert_eq!(fetched.status(), StatusCode::OK);
-    let bytes = http_body_util::BodyExt::collect(fetched.into_body()).await.unwrap().to_bytes();
+    let bytes = http_body_util::BodyExt::collect(fetched.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
     assert_eq!(&bytes[..], png);
     assert_eq!(stored(&app, &user).await.portrait_uri, public);
 }
@@ -398,9 +552,19 @@ async fn an_image_token_refuses_other_types_and_sizes_and_needs_a_session(app: T
         ("contentLength=lots", "contentLength"),
     ] {
         let res = app.as_user(&user).get(&format!("/user/get_image_token?{query}")).await;
-        assert_eq!((res.status, res.body["field"].as_str()), (StatusCode::BAD_REQUEST, Some(field)), "{query}");
+        assert_eq!(
+            (res.status, res.body["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(field)),
+            "{query}"
+        );
     }
-    let res = app.as_user(&user).post("/user/get_image_token", json!({"contentType": "image/webp", "contentLength": 5242880})).await;
+    let res = app
+        .as_user(&user)
+        .post(
+            "/user/get_image_token",
+            json!({"contentType": "image/webp", "contentLength": 5242880}),
+        )
+        .await;
     assert_eq!(res.code(), 200, "5 MB is allowed: {}", res.body);
     assert!(res.body["result"]["key"].as_str().unwrap().ends_with(".webp"));
     assert_eq!(app.get("/user/get_image_token").await.status, StatusCode::FORBIDDEN);
@@ -424,7 +588,11 @@ fn multipart(parts: &[(&str, Option<(&str, &str)>, &[u8])]) -> (String, Vec<u8>)
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-async fn upload_avatar(app: &TestApp, user: &User, parts: &[(&str, Option<(&str, &str)>, &[u8])]) -> crate::support::TestResponse {
+async fn upload_avatar(
+    app: &TestApp,
+    user: &User,
+    parts: &[(&str, Option<(&str, &str)>, &[u8])],
+) -> crate::support::TestResponse {
     let (ct, body) = multipart(parts);
     let req = axum::http::Request::post("/user/upload_avatar")
         .header("content-type", ct)
@@ -438,17 +606,38 @@ async fn an_uploaded_avatar_is_typed_by_its_bytes_and_becomes_the_portrait(app: 
     let user = app.registered().await;
     let png: &[u8] = b"\x89PNG\r\n\x1a\n-a-tiny-png-";
     // Declared a JPEG; the bytes say PNG, and PNG it is.
-    let res = upload_avatar(&app, &user, &[("avatar", Some(("me.jpg", "image/jpeg")), png), ("nickname", None, b"Tina")]).await;
+    let res = upload_avatar(
+        &app,
+        &user,
+        &[
+            ("avatar", Some(("me.jpg", "image/jpeg")), png),
+            ("nickname", None, b"Tina"),
+        ],
+    )
+    .await;
     assert_eq!(res.code(), 200, "{}", res.body);
     let r = &res.body["result"];
-    assert_eq!((r["id"].as_str(), r["nickname"].as_str()), (Some(user.id.as_str()), Some("Tina")));
+    assert_eq!(
+        (r["id"].as_str(), r["nickname"].as_str()),
+        (Some(user.id.as_str()), Some("Tina"))
+    );
     let portrait = r["portraitUri"].as_str().unwrap();
-    assert!(portrait.contains(&format!("/avatars/{}/", user.id)) && portrait.ends_with(".png"), "{portrait}");
+    assert!(
+        portrait.contains(&format!("/avatars/{}/", user.id)) && portrait.ends_with(".png"),
+        "{portrait}"
+    );
     let fetched = app
-        .send_raw(axum::http::Request::get(portrait.replace("http://127.0.0.1:7700", "")).body(axum::body::Body::empty()).unwrap())
+        .send_raw(
+            axum::http::Request::get(portrait.replace("http://127.0.0.1:7700", ""))
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
         .await;
     assert_eq!(fetched.headers()["content-type"], "image/png");
-    let bytes = http_body_util::BodyExt::collect(fetched.into_body()).await.unwrap().to_bytes();
+    let bytes = http_body_util::BodyExt::collect(fetched.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
     assert_eq!(&bytes[..], png);
     // One change friends see, recorded once.
     assert_eq!(app.feed(&user).await, vec![user_change(&user)]);
@@ -460,15 +649,36 @@ async fn an_upload_that_is_not_an_image_or_too_large_is_400_and_stores_nothing(a
     let mut big_jpeg = vec![0xFF, 0xD8, 0xFF];
     big_jpeg.extend_from_slice(&big[3..]);
     for (parts, field) in [
-        (vec![("avatar", Some(("x.png", "image/png")), &b"<svg xmlns='http://www.w3.org/2000/svg'/>"[..])], "avatar"),
+        (
+            vec![(
+                "avatar",
+                Some(("x.png", "image/png")),
+                &b"<svg xmlns='http://www.w3.org/2000/svg'/>"[..],
+            )],
+            "avatar",
+        ),
         (vec![("avatar", Some(("x.jpg", "image/jpeg")), &big_jpeg[..])], "avatar"),
         (vec![("nickname", None, &b"Tina"[..])], "avatar"),
-        (vec![("avatar", Some(("x.png", "image/png")), &b"\x89PNG\r\n\x1a\n"[..]), ("nickname", None, &b"\xe2\x80\x8b"[..])], "nickname"),
+        (
+            vec![
+                ("avatar", Some(("x.png", "image/png")), &b"\x89PNG\r\n\x1a\n"[..]),
+                ("nickname", None, &b"\xe2\x80\x8b"[..]),
+            ],
+            "nickname",
+        ),
     ] {
         let res = upload_avatar(&app, &user, &parts).await;
-        assert_eq!((res.status, res.body["field"].as_str()), (StatusCode::BAD_REQUEST, Some(field)), "{}", res.body);
+        assert_eq!(
+            (res.status, res.body["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(field)),
+            "{}",
+            res.body
+        );
     }
-    let not_multipart = app.as_user(&user).post("/user/upload_avatar", json!({"avatar": "x"})).await;
+    let not_multipart = app
+        .as_user(&user)
+        .post("/user/upload_avatar", json!({"avatar": "x"}))
+        .await;
     assert_eq!(not_multipart.body["field"], "avatar");
     assert_eq!(stored(&app, &user).await.portrait_uri, "");
     assert!(!app.dir.path().join("uploads/avatars").exists(), "nothing was stored");
@@ -488,7 +698,10 @@ async fn a_username_has_one_holder_whatever_its_case_and_reserved_names_are_refu
     assert_eq!(set(&ann, "ann.smith").await.code(), 200);
     assert_eq!(set(&bob, "ANN.Smith").await.code(), 3002);
     let reserved = set(&bob, "Admin").await;
-    assert_eq!((reserved.status, reserved.body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("username")));
+    assert_eq!(
+        (reserved.status, reserved.body["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("username"))
+    );
     assert_eq!(set(&ann, "ann_2").await.code(), 200);
     assert_eq!(set(&bob, "ann.smith").await.code(), 200, "the old name is free again");
     let own = app.as_user(&ann).get("/user/own_info").await.body;
@@ -498,11 +711,18 @@ async fn a_username_has_one_holder_whatever_its_case_and_reserved_names_are_refu
 async fn twenty_simultaneous_claims_of_one_username_leave_one_holder(app: TestApp) {
     let users = app.many_registered(20).await;
     let bodies = concurrently(&app.router, 20, |i| {
-        crate::support::json_post_as("/user/set_username", &users[i].cookie, &json!({"username": "popular.name"}))
+        crate::support::json_post_as(
+            "/user/set_username",
+            &users[i].cookie,
+            &json!({"username": "popular.name"}),
+        )
     })
     .await;
     assert_eq!(bodies.iter().filter(|b| b["code"] == 200).count(), 1, "{bodies:?}");
-    assert!(bodies.iter().all(|b| b["code"] == 200 || b["code"] == 3002), "{bodies:?}");
+    assert!(
+        bodies.iter().all(|b| b["code"] == 200 || b["code"] == 3002),
+        "{bodies:?}"
+    );
     let mut holders = 0;
     for user in &users {
         if stored(&app, user).await.username == "popular.name" {
@@ -520,14 +740,26 @@ async fn birthday_and_phone_show_to_others_only_as_their_flags_allow(app: TestAp
         let res = me.post("/user/set_birthday", json!({"birthday": bad})).await;
         assert_eq!(res.body["field"], "birthday", "{bad}");
     }
-    assert_eq!(me.post("/user/set_birthday", json!({"birthday": "2000-02-29"})).await.code(), 200);
+    assert_eq!(
+        me.post("/user/set_birthday", json!({"birthday": "2000-02-29"}))
+            .await
+            .code(),
+        200
+    );
     let path = format!("/user/{}", bob.id);
     let r = app.as_user(&ann).get(&path).await.body["result"].clone();
     assert_eq!((r["birthday"].as_str(), r["phone"].as_str()), (Some(""), Some("")));
-    me.post("/user/set_privacy", json!({"displayBirthday": 1, "displayPhone": 1})).await;
+    me.post("/user/set_privacy", json!({"displayBirthday": 1, "displayPhone": 1}))
+        .await;
     let r = app.as_user(&ann).get(&path).await.body["result"].clone();
-    assert_eq!((r["birthday"].as_str(), r["phone"].as_str()), (Some("2000-02-29"), Some(bob.national.as_str())));
-    assert_eq!(app.as_user(&bob).get("/user/own_info").await.body["result"]["birthday"], "2000-02-29");
+    assert_eq!(
+        (r["birthday"].as_str(), r["phone"].as_str()),
+        (Some("2000-02-29"), Some(bob.national.as_str()))
+    );
+    assert_eq!(
+        app.as_user(&bob).get("/user/own_info").await.body["result"]["birthday"],
+        "2000-02-29"
+    );
 }
 
 async fn a_viewer_below_the_minimum_level_cannot_read_profiles_until_raised(app: TestApp) {
@@ -536,13 +768,20 @@ async fn a_viewer_below_the_minimum_level_cannot_read_profiles_until_raised(app:
     let bob = app.registered_as("Bob").await;
     assert_eq!(app.as_user(&ann).get("/user/own_info").await.body["result"]["level"], 0);
     assert_eq!(app.as_user(&ann).get(&format!("/user/{}", bob.id)).await.code(), 3200);
-    assert_eq!(app.as_user(&ann).get(&format!("/user/{}", ann.id)).await.code(), 200, "one's own profile");
+    assert_eq!(
+        app.as_user(&ann).get(&format!("/user/{}", ann.id)).await.code(),
+        200,
+        "one's own profile"
+    );
     let ann_id = UserId::parse("id", &ann.id).unwrap();
     roster::admin::set_level(&app.state, &ann_id, 1).await.unwrap();
     let page = app.as_user(&ann).get(&format!("/user/{}", bob.id)).await;
     assert_eq!((page.code(), page.body["result"]["level"].as_i64()), (200, Some(0)));
     let nobody = UserId::parse("id", "AAAAAAAAAAAAAAAA").unwrap();
-    assert!(roster::admin::set_level(&app.state, &nobody, 2).await.is_err(), "an unknown user is not created");
+    assert!(
+        roster::admin::set_level(&app.state, &nobody, 2).await.is_err(),
+        "an unknown user is not created"
+    );
     assert!(app.state.store.get(&profile::key(&nobody)).await.unwrap().is_none());
 }
 

@@ -115,7 +115,11 @@ impl TestApp {
                 .await
                 .unwrap();
             for item in &page.items {
-                assert_eq!(feeds::record_seq(item).unwrap(), out.len() as i64 + 1, "a gap in the feed");
+                assert_eq!(
+                    feeds::record_seq(item).unwrap(),
+                    out.len() as i64 + 1,
+                    "a gap in the feed"
+                );
                 let c = feeds::Change::from_item(item).unwrap();
                 out.push((c.kind, c.subject, c.op));
             }

@@ -21,13 +21,17 @@ pub async fn registered(state: &AppState, id: &LoginId, ip: IpAddr, captcha_solv
     let max = if captcha_solved {
         limits.account_checks_per_ip_hour
     } else {
-        limits.account_checks_per_ip_hour.min(limits.account_checks_captcha_after_per_ip_hour)
+        limits
+            .account_checks_per_ip_hour
+            .min(limits.account_checks_captcha_after_per_ip_hour)
     };
     let count = codes::bounded_increment(keys::account_checks_per_network_hour(&ip, hour), max, (hour + 1) * 3600);
     match Tx::new().step(Step::Count, count).commit(state.store.as_ref()).await {
         Ok(()) => {}
         Err(TxError::Failed(Step::Count)) if !captcha_solved && gated => return Err(Error::CaptchaRequired),
-        Err(TxError::Failed(Step::Count)) => return Err(Error::Throttled("too many account checks from this network this hour")),
+        Err(TxError::Failed(Step::Count)) => {
+            return Err(Error::Throttled("too many account checks from this network this hour"))
+        }
         Err(TxError::Conflict) => return Err(Error::Contended),
         Err(TxError::Store(e)) => return Err(e.into()),
     }

@@ -109,7 +109,11 @@ impl<'a> PasswordAttempt<'a> {
         let n = count.ok_or(Error::Contended)?;
         state
             .store
-            .update(&self.network_key, login_failures::count_network_failure(self.hour_end), None)
+            .update(
+                &self.network_key,
+                login_failures::count_network_failure(self.hour_end),
+                None,
+            )
             .await?;
         let backoff = backoff_secs(state, n);
         if backoff > 0 {
@@ -169,7 +173,10 @@ pub async fn login_password(
         .step(Step::Owner, store::markers::check_owner(id, &user))
         // The session is opened only against the password that was verified: a login in
         // flight during a password change or reset fails instead of outliving it.
-        .step(Step::Password, store::credential::open_session_with_password(&user, hash))
+        .step(
+            Step::Password,
+            store::credential::open_session_with_password(&user, hash),
+        )
         .step(Step::Failures, attempt.succeeded());
     match tx.commit(state.store.as_ref()).await {
         Ok(()) => Ok((user, session)),
@@ -224,13 +231,16 @@ pub async fn login_sms(
         tx = if first_login {
             let now = state.clock.now_millis();
             tx.step(SmsStep::Marker, store::markers::claim(&id, &user))
-                .step(SmsStep::Profile, store::profile::create(
-                    &user,
-                    Some(phone),
-                    &default_nickname(phone)?,
-                    state.config.limits.default_level,
-                    now,
-                ))
+                .step(
+                    SmsStep::Profile,
+                    store::profile::create(
+                        &user,
+                        Some(phone),
+                        &default_nickname(phone)?,
+                        state.config.limits.default_level,
+                        now,
+                    ),
+                )
                 .step(SmsStep::Credential, store::credential::create(&user, None))
         } else {
             tx.step(SmsStep::Marker, store::markers::check_owner(&id, &user))

@@ -40,7 +40,8 @@ impl IntoResponse for OAuthError {
             self.status,
             json!({ "error": self.error, "error_description": self.description }),
         );
-        res.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        res.headers_mut()
+            .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if let Some(secs) = self.retry_after {
             res.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs.max(1)));
         }
@@ -79,7 +80,12 @@ fn required(input: &Input, name: &'static str) -> Result<String, OAuthError> {
         .ok_or_else(|| OAuthError::new("invalid_request", format!("{name} is required")))
 }
 
-pub async fn token(State(state): State<AppState>, ClientIp(ip): ClientIp, headers: HeaderMap, input: Input) -> Response {
+pub async fn token(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    input: Input,
+) -> Response {
     match grant(&state, &headers, &input, &ip).await {
         Ok(Ok(pair)) => issued(pair),
         Ok(Err(e)) => answer(e),
@@ -146,7 +152,8 @@ fn issued(pair: TokenPair) -> Response {
             "refresh_token": pair.refresh_token,
         }),
     );
-    res.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res.headers_mut().insert(PRAGMA, HeaderValue::from_static("no-cache"));
     res
 }

@@ -132,7 +132,10 @@ pub async fn reset_password(state: &AppState, password: &Password, token: &Verif
         let tx = Tx::new()
             .step(ResetStep::Token, verified.spend())
             .step(ResetStep::Owner, store::markers::check_owner(&id, &user))
-            .step(ResetStep::Password, store::credential::set_password(&user, None, opened, hash.clone()))
+            .step(
+                ResetStep::Password,
+                store::credential::set_password(&user, None, opened, hash.clone()),
+            )
             .step(ResetStep::Failures, login_failures::clear(&id))
             .steps(ResetStep::Sessions, sessions);
         match tx.commit(state.store.as_ref()).await {
@@ -143,7 +146,9 @@ pub async fn reset_password(state: &AppState, password: &Password, token: &Verif
             Err(TxError::Failed(ResetStep::Token)) => return Err(Error::VerificationTokenGone),
             Err(TxError::Failed(ResetStep::Owner)) => return Err(Error::NoSuchAccount),
             // A session was opened since the read (or the credential is gone: the re-read says).
-            Err(TxError::Failed(ResetStep::Password | ResetStep::Failures | ResetStep::Sessions) | TxError::Conflict) => {}
+            Err(
+                TxError::Failed(ResetStep::Password | ResetStep::Failures | ResetStep::Sessions) | TxError::Conflict,
+            ) => {}
             Err(TxError::Store(e)) => return Err(e.into()),
         }
     }

@@ -67,11 +67,18 @@ async fn register(State(state): State<AppState>, input: Input) -> ApiResult {
         // By username alone: a solved captcha, so sign-ups cannot be scripted for free.
         None => {
             if username.is_none() {
-                return Err(ValidationError::new("verification_token", "is required (or a username and a solved captcha)").into());
+                return Err(ValidationError::new(
+                    "verification_token",
+                    "is required (or a username and a solved captcha)",
+                )
+                .into());
             }
-            let id = input
-                .opt_string("verifyId")?
-                .ok_or_else(|| ValidationError::new("verifyId", "is required to sign up by username: solve /user/get_sms_img_code"))?;
+            let id = input.opt_string("verifyId")?.ok_or_else(|| {
+                ValidationError::new(
+                    "verifyId",
+                    "is required to sign up by username: solve /user/get_sms_img_code",
+                )
+            })?;
             crate::captcha::solve(&state, &id, &input.string("verifyCode")?).await?;
             signup::Proof::Captcha
         }
@@ -97,8 +104,14 @@ fn login_id(input: &Input) -> Result<LoginId, ValidationError> {
             // A reserved name is simply an unknown account to a login.
             ValidationError::new("username", e.message)
         })?)),
-        (false, None, None) => Err(ValidationError::new("phone", "give region and phone, email, or username")),
-        _ => Err(ValidationError::new("username", "give only one of region and phone, email, or username")),
+        (false, None, None) => Err(ValidationError::new(
+            "phone",
+            "give region and phone, email, or username",
+        )),
+        _ => Err(ValidationError::new(
+            "username",
+            "give only one of region and phone, email, or username",
+        )),
     }
 }
 
@@ -232,8 +245,14 @@ async fn get_token(State(state): State<AppState>, cred: Credential, input: Input
     let members = members(&input)?;
     // One read: the session, and whether any member blocked the caller.
     let me = cred.user.clone();
-    let member_ids: Vec<UserId> = members.iter().filter_map(|m| UserId::parse("members", m).ok()).collect();
-    let blocks: Vec<_> = member_ids.iter().map(|m| crate::store::relations::block_key(m, &me)).collect();
+    let member_ids: Vec<UserId> = members
+        .iter()
+        .filter_map(|m| UserId::parse("members", m).ok())
+        .collect();
+    let blocks: Vec<_> = member_ids
+        .iter()
+        .map(|m| crate::store::relations::block_key(m, &me))
+        .collect();
     let (first, rest) = blocks.split_at(blocks.len().min(199));
     let mut found = cred.read_many(&state, first).await?;
     for chunk in rest.chunks(crate::ports::store::MAX_BATCH_KEYS) {

@@ -9,7 +9,7 @@ use crate::domain::{CodePurpose, Device, LoginId, Nickname, Password, Recipient,
 use crate::error::Error;
 use crate::state::AppState;
 use crate::store::{self, Tx, TxError};
-use crate::verification::{read_token, Verified, VerificationToken};
+use crate::verification::{read_token, VerificationToken, Verified};
 
 /// What proves the sign-up is a person's: a verified code, or a solved captcha (the
 /// route solved it; username-only sign-ups need one).
@@ -54,10 +54,15 @@ pub async fn register(
     let mut tx = Tx::new();
     if let Some(v) = &verified {
         let id = v.to.login_id().ok_or(Error::VerificationTokenGone)?;
-        tx = tx.step(Step::Token, v.spend()).step(Step::Marker, store::markers::claim(&id, &user));
+        tx = tx
+            .step(Step::Token, v.spend())
+            .step(Step::Marker, store::markers::claim(&id, &user));
     }
     if let Some(name) = username {
-        tx = tx.step(Step::Username, store::markers::claim(&LoginId::Username(name.clone()), &user));
+        tx = tx.step(
+            Step::Username,
+            store::markers::claim(&LoginId::Username(name.clone()), &user),
+        );
     }
     let mut profile = store::profile::create(&user, phone, nickname, state.config.limits.default_level, now);
     if let (Some(name), crate::ports::TxOp::Put { item, .. }) = (username, &mut profile) {
@@ -79,9 +84,9 @@ pub async fn register(
         }),
         Err(TxError::Failed(Step::Username)) => Err(Error::UsernameTaken),
         // Fresh random ids cannot exist already.
-        Err(TxError::Failed(step @ (Step::Profile | Step::Credential | Step::Session))) => {
-            Err(Error::Internal(format!("a new account's {step:?} item already existed")))
-        }
+        Err(TxError::Failed(step @ (Step::Profile | Step::Credential | Step::Session))) => Err(Error::Internal(
+            format!("a new account's {step:?} item already existed"),
+        )),
         Err(TxError::Store(e)) => Err(e.into()),
     }
 }

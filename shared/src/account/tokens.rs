@@ -68,7 +68,9 @@ const REFRESH_GRACE_MS: i64 = 10_000;
 /// the server key, so the grace window can answer with the current token again without
 /// storing it.
 fn refresh_secret(state: &AppState, user: &UserId, sid: &str, gen: i64) -> String {
-    let tag = state.code_key.sign(&[b"refresh", user.as_str().as_bytes(), sid.as_bytes(), &gen.to_be_bytes()]);
+    let tag = state
+        .code_key
+        .sign(&[b"refresh", user.as_str().as_bytes(), sid.as_bytes(), &gen.to_be_bytes()]);
     base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, tag)
 }
 
@@ -152,4 +154,3 @@ async fn revoke_family(state: &AppState, key: &Key) -> Result<(), Error> {
     tracing::warn!(session = %key.sk, "refresh token reuse: session revoked");
     Ok(())
 }
-

@@ -14,8 +14,8 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 
 use crate::ports::store::{
-    distinct_batch_keys, validate_item, validate_tx, Attr, Condition, CursorKey, IndexName, Item, Key, Page, Query, SortKey, Store,
-    StoreError, TxOp, Update, RESERVED_ATTRS,
+    distinct_batch_keys, validate_item, validate_tx, Attr, Condition, CursorKey, IndexName, Item, Key, Page, Query,
+    SortKey, Store, StoreError, TxOp, Update, RESERVED_ATTRS,
 };
 use crate::ports::Clock;
 

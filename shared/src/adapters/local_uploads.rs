@@ -65,13 +65,15 @@ impl LocalUploads {
             return Err(LocalUploadError::BadKey);
         }
         let given = hex::decode(signature_hex).map_err(|_| LocalUploadError::BadSignature)?;
-        if !self
-            .key
-            .verify(
-                &Self::parts(key, content_type, &Self::length_part(content_length), &expires.to_string()),
-                &given,
-            )
-        {
+        if !self.key.verify(
+            &Self::parts(
+                key,
+                content_type,
+                &Self::length_part(content_length),
+                &expires.to_string(),
+            ),
+            &given,
+        ) {
             return Err(LocalUploadError::BadSignature);
         }
         if self.clock.now_secs() >= expires {
@@ -105,7 +107,9 @@ impl UploadSigner for LocalUploads {
     ) -> Result<PresignedUpload, UploadError> {
         let expires = self.clock.now_secs() + ttl_secs as i64;
         let length = Self::length_part(content_length);
-        let sig = self.key.sign_hex(&Self::parts(key, content_type, &length, &expires.to_string()));
+        let sig = self
+            .key
+            .sign_hex(&Self::parts(key, content_type, &length, &expires.to_string()));
         let path: Vec<String> = key.split('/').map(encode_component).collect();
         let mut headers = vec![("content-type".to_string(), content_type.to_string())];
         let mut url = format!(

@@ -68,7 +68,10 @@ impl ChallengeVerifier for SiteVerify {
             .map_err(|_| ChallengeError::Provider("siteverify timed out".into()))?
             .map_err(|e| ChallengeError::Provider(e.to_string()))?;
         if !res.status().is_success() {
-            return Err(ChallengeError::Provider(format!("siteverify answered {}", res.status())));
+            return Err(ChallengeError::Provider(format!(
+                "siteverify answered {}",
+                res.status()
+            )));
         }
         let body = axum::body::to_bytes(Body::new(res.into_body()), MAX_ANSWER)
             .await

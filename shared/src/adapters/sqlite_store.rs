@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::ports::store::{
-    distinct_batch_keys, validate_item, validate_tx, Attr, Condition, CursorKey, IndexName, Item, Key, Page, Query, SortKey, Store,
-    StoreError, TxOp, Update,
+    distinct_batch_keys, validate_item, validate_tx, Attr, Condition, CursorKey, IndexName, Item, Key, Page, Query,
+    SortKey, Store, StoreError, TxOp, Update,
 };
 use crate::ports::Clock;
 
@@ -45,7 +45,11 @@ impl SqliteStore {
     }
 
     pub fn in_memory(clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
-        Self::init(Connection::open_in_memory().map_err(backend)?, clock, Durability::Normal)
+        Self::init(
+            Connection::open_in_memory().map_err(backend)?,
+            clock,
+            Durability::Normal,
+        )
     }
 
     /// SQLite's `synchronous` setting of the connection (2 is FULL, 1 NORMAL).
@@ -63,8 +67,10 @@ impl SqliteStore {
             Durability::Full => "FULL",
             Durability::Normal => "NORMAL",
         };
-        conn.execute_batch(&format!("PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous};"))
-            .map_err(backend)?;
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous};"
+        ))
+        .map_err(backend)?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS items (
                  pk TEXT NOT NULL,

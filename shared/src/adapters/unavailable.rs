@@ -11,7 +11,9 @@ pub struct NotInThisFunction;
 #[async_trait]
 impl MessageSender for NotInThisFunction {
     async fn send(&self, _to: &Recipient, _text: &str) -> Result<(), SendError> {
-        Err(SendError::Provider("this function is built without message sending".into()))
+        Err(SendError::Provider(
+            "this function is built without message sending".into(),
+        ))
     }
 }
 

@@ -101,7 +101,10 @@ pub async fn all_sessions(state: &AppState, user: &UserId) -> Result<Vec<StoredS
     let mut sessions = vec![];
     let mut cursor = None;
     loop {
-        let page = state.store.query(stored::of_user(user).limit(100).after(cursor)).await?;
+        let page = state
+            .store
+            .query(stored::of_user(user).limit(100).after(cursor))
+            .await?;
         for item in &page.items {
             sessions.push(StoredSession::from_item(item)?);
         }

@@ -1,7 +1,7 @@
 //! `roster-local`: the whole API on 127.0.0.1 with the embedded store (see README).
 
-use roster::state::AppState;
 use roster::config::Config;
+use roster::state::AppState;
 
 #[tokio::main]
 async fn main() {

@@ -7,12 +7,12 @@ use serde::Serialize;
 
 mod image;
 
-use image::{render_png, CAPTCHA_ALPHABET};
 use crate::crypto::digest;
 use crate::error::Error;
 use crate::ports::{Condition, StoreError};
 use crate::state::AppState;
 use crate::store;
+use image::{render_png, CAPTCHA_ALPHABET};
 
 const ANSWER_LEN: usize = 5;
 

@@ -51,11 +51,26 @@ pub async fn send_code(
     let count = store::codes::bounded_increment;
     let tx = Tx::new()
         .step(Step::Gap, store::codes::take_gap(&to, now + limits.sms_gap_secs))
-        .step(Step::PerHour, count(keys::sends_per_hour(&to, hour), limits.sms_per_phone_hour, hour_end))
-        .step(Step::PerDay, count(keys::sends_per_day(&to, day), limits.sms_per_phone_day, day_end))
-        .step(Step::PerNetwork, count(keys::sends_per_network_hour(&ip, hour), network_max, hour_end))
-        .step(Step::Global, count(keys::global_sends_per_day(day), limits.sms_global_day, day_end))
-        .step(Step::Code, store::codes::create(&to, purpose, tag, now + limits.code_ttl_secs));
+        .step(
+            Step::PerHour,
+            count(keys::sends_per_hour(&to, hour), limits.sms_per_phone_hour, hour_end),
+        )
+        .step(
+            Step::PerDay,
+            count(keys::sends_per_day(&to, day), limits.sms_per_phone_day, day_end),
+        )
+        .step(
+            Step::PerNetwork,
+            count(keys::sends_per_network_hour(&ip, hour), network_max, hour_end),
+        )
+        .step(
+            Step::Global,
+            count(keys::global_sends_per_day(day), limits.sms_global_day, day_end),
+        )
+        .step(
+            Step::Code,
+            store::codes::create(&to, purpose, tag, now + limits.code_ttl_secs),
+        );
     match tx.commit(state.store.as_ref()).await {
         Ok(()) => {}
         Err(TxError::Failed(step)) => {

@@ -154,7 +154,14 @@ mod tests {
 
     #[test]
     fn nicknames_cannot_hide_or_reorder_text() {
-        for bad in ["\u{200b}", "\u{200b}\u{200b}", "abc\u{202e}fed", "a\u{2066}b", "\u{feff}x", "x\u{00ad}y"] {
+        for bad in [
+            "\u{200b}",
+            "\u{200b}\u{200b}",
+            "abc\u{202e}fed",
+            "a\u{2066}b",
+            "\u{feff}x",
+            "x\u{00ad}y",
+        ] {
             assert_eq!(Nickname::parse(bad).unwrap_err().field, "nickname", "{bad:?}");
         }
         // Emoji sequences keep their joiners and variation selectors; scripts are free.

@@ -63,7 +63,15 @@ mod tests {
 
     #[test]
     fn what_is_not_a_plain_address_names_the_field() {
-        for raw in ["", "name", "name@", "@example.com", "name@localhost", "Tom <tom@example.com>", "a@[127.0.0.1]"] {
+        for raw in [
+            "",
+            "name",
+            "name@",
+            "@example.com",
+            "name@localhost",
+            "Tom <tom@example.com>",
+            "a@[127.0.0.1]",
+        ] {
             assert_eq!(EmailAddress::parse("email", raw).unwrap_err().field, "email", "{raw}");
         }
     }

@@ -38,8 +38,18 @@ pub struct Username(String);
 
 /// Names nobody may take: they could pass for the service or its staff.
 const RESERVED_USERNAMES: [&str; 12] = [
-    "admin", "administrator", "root", "support", "system", "roster", "help", "staff", "official", "security",
-    "null", "undefined",
+    "admin",
+    "administrator",
+    "root",
+    "support",
+    "system",
+    "roster",
+    "help",
+    "staff",
+    "official",
+    "security",
+    "null",
+    "undefined",
 ];
 
 impl Username {
@@ -79,13 +89,22 @@ pub struct Birthday {
 impl Birthday {
     /// `today` is (year, month, day), from the service clock.
     pub fn parse(raw: &str, today: (u16, u8, u8)) -> Result<Self, ValidationError> {
-        let bad = || ValidationError::new("birthday", "must be a real date YYYY-MM-DD, from 1900 and not in the future");
+        let bad = || {
+            ValidationError::new(
+                "birthday",
+                "must be a real date YYYY-MM-DD, from 1900 and not in the future",
+            )
+        };
         let parts: Vec<&str> = raw.trim().split('-').collect();
         let [y, m, d] = parts.as_slice() else { return Err(bad()) };
         if y.len() != 4 || m.len() != 2 || d.len() != 2 {
             return Err(bad());
         }
-        let (year, month, day): (u16, u8, u8) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?, d.parse().map_err(|_| bad())?);
+        let (year, month, day): (u16, u8, u8) = (
+            y.parse().map_err(|_| bad())?,
+            m.parse().map_err(|_| bad())?,
+            d.parse().map_err(|_| bad())?,
+        );
         let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
         let days_in_month = match month {
             1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
@@ -166,7 +185,10 @@ impl ImageType {
             "image/png" => Ok(ImageType::Png),
             "image/webp" => Ok(ImageType::Webp),
             "image/gif" => Ok(ImageType::Gif),
-            _ => Err(ValidationError::new(field, "must be image/jpeg, image/png, image/webp or image/gif")),
+            _ => Err(ValidationError::new(
+                field,
+                "must be image/jpeg, image/png, image/webp or image/gif",
+            )),
         }
     }
 
@@ -264,7 +286,14 @@ mod tests {
         for ok in ["tom_01", "Abcdef", "a-b_c-d", "x2345678901234567890"] {
             assert!(StAccount::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["1abcdef", "abc", "abcdefghijklmnopqrstu", "tom 01x", "tom.01", "汤姆汤姆汤姆"] {
+        for bad in [
+            "1abcdef",
+            "abc",
+            "abcdefghijklmnopqrstu",
+            "tom 01x",
+            "tom.01",
+            "汤姆汤姆汤姆",
+        ] {
             assert_eq!(StAccount::parse(bad).unwrap_err().field, "stAccount", "{bad}");
         }
         assert_eq!(StAccount::parse("TomCat").unwrap().unique_form(), "tomcat");
@@ -274,7 +303,12 @@ mod tests {
     fn portraits_are_http_urls_of_bounded_length() {
         assert!(PortraitUri::parse("https://cdn.example.com/a.png").is_ok());
         assert!(PortraitUri::parse("http://x.io/a").is_ok());
-        for bad in ["ftp://example.com/a.png", "https://a", "not a url at all", "javascript:alert(1)//x"] {
+        for bad in [
+            "ftp://example.com/a.png",
+            "https://a",
+            "not a url at all",
+            "javascript:alert(1)//x",
+        ] {
             assert_eq!(PortraitUri::parse(bad).unwrap_err().field, "portraitUri", "{bad}");
         }
         assert!(PortraitUri::parse(&format!("https://example.com/{}", "a".repeat(240))).is_err());
@@ -287,7 +321,10 @@ mod tests {
         assert_eq!(ImageType::sniff(b"RIFF\0\0\0\0WEBPVP8 "), Some(ImageType::Webp));
         assert_eq!(ImageType::sniff(b"GIF89a.."), Some(ImageType::Gif));
         assert_eq!(ImageType::sniff(b"<svg xmlns="), None);
-        assert_eq!(ImageType::parse("contentType", "image/svg+xml").unwrap_err().field, "contentType");
+        assert_eq!(
+            ImageType::parse("contentType", "image/svg+xml").unwrap_err().field,
+            "contentType"
+        );
     }
 
     #[test]
@@ -304,7 +341,16 @@ mod tests {
         let today = (2026, 11, 21);
         assert_eq!(Birthday::parse("2000-02-29", today).unwrap().to_text(), "2000-02-29");
         assert!(Birthday::parse("2026-11-21", today).is_ok());
-        for bad in ["1900-02-29", "2023-02-29", "2026-11-22", "1899-12-31", "2001-13-01", "2001-04-31", "2001-4-1", "x"] {
+        for bad in [
+            "1900-02-29",
+            "2023-02-29",
+            "2026-11-22",
+            "1899-12-31",
+            "2001-13-01",
+            "2001-04-31",
+            "2001-4-1",
+            "x",
+        ] {
             assert_eq!(Birthday::parse(bad, today).unwrap_err().field, "birthday", "{bad}");
         }
     }

@@ -65,14 +65,15 @@ mod tests {
             assert!(!r.locale.en.is_empty() && !r.locale.zh.is_empty(), "{}", r.iso);
             let code: u16 = r.region.parse().unwrap_or_else(|_| panic!("{}: bad code", r.iso));
             // A region the library has no numbering plan for (Pitcairn) is listed anyway.
-            let known = Region::from_code(r.iso).ok().and_then(|region| util.get_country_code_for_region(region));
+            let known = Region::from_code(r.iso)
+                .ok()
+                .and_then(|region| util.get_country_code_for_region(region));
             if let Some(known) = known {
                 assert_eq!(known, i32::from(code), "{}", r.iso);
             }
         }
         // Every region the phone-number library can validate is listed.
         for region in util.get_supported_regions() {
-
             let id: &str = &region.as_region_str();
             assert!(id == "001" || isos.contains(id), "{id} missing from regions.tsv");
         }

@@ -73,7 +73,9 @@ impl IntoResponse for Error {
             Error::FollowRefused => business(codes::FOLLOW_REFUSED, message),
             Error::BuiltInFollowGroup => business(codes::BUILT_IN_FOLLOW_GROUP, message),
             // SealTalk: 404 for an invalid request or unknown friend, 403 for "not your friend".
-            Error::NoSuchRelation(_) => json_response(StatusCode::NOT_FOUND, json!({ "code": 404, "message": message })),
+            Error::NoSuchRelation(_) => {
+                json_response(StatusCode::NOT_FOUND, json!({ "code": 404, "message": message }))
+            }
             Error::NotFriends(_) => json_response(StatusCode::FORBIDDEN, json!({ "code": 403, "message": message })),
             Error::CodeExpired => business(codes::CODE_EXPIRED, message),
             Error::RegionNotServed(_) => business(codes::REGION_NOT_SERVED, message),
@@ -118,9 +120,7 @@ impl IntoResponse for Error {
             | Error::Send(_)
             | Error::Upload(_)
             | Error::Challenge(_)
-            | Error::Internal(_) => {
-                internal(&message)
-            }
+            | Error::Internal(_) => internal(&message),
         }
     }
 }

@@ -8,5 +8,5 @@ pub mod router;
 
 pub use client_ip::ClientIp;
 pub use error::{ok, ok_with, ApiResult, Error};
-pub use router::{cacheable, serve, Routes};
 pub use input::Input;
+pub use router::{cacheable, serve, Routes};

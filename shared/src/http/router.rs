@@ -72,10 +72,14 @@ pub fn cacheable(mut res: axum::response::Response, max_age_secs: u32) -> axum::
 
 /// Responses carry personal data or credentials unless a handler marked them cacheable:
 /// no shared or browser cache may keep them.
-async fn no_store_unless_cacheable(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+async fn no_store_unless_cacheable(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
     let mut res = next.run(req).await;
     if !res.headers().contains_key(CACHE_CONTROL) {
-        res.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        res.headers_mut()
+            .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     res
 }
@@ -106,7 +110,10 @@ async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) 
     } else {
         text
     };
-    let json = super::error::json_response(status, serde_json::json!({ "code": status.as_u16(), "message": message }));
+    let json = super::error::json_response(
+        status,
+        serde_json::json!({ "code": status.as_u16(), "message": message }),
+    );
     parts.headers.remove(CONTENT_LENGTH);
     parts.headers.remove(CONTENT_TYPE);
     let (json_parts, json_body) = json.into_parts();

@@ -4,12 +4,12 @@
 
 use std::net::IpAddr;
 
-use crate::privacy::{Card, Relation, Seen, Viewer};
 use crate::auth::Credential;
 use crate::domain::{LoginId, PhoneNumber, StAccount, UserId};
 use crate::error::Error;
-use crate::ports::{Item, Key};
 use crate::homepage;
+use crate::ports::{Item, Key};
+use crate::privacy::{Card, Relation, Seen, Viewer};
 use crate::state::AppState;
 use crate::store::feeds;
 use crate::store::profile::{self, Profile};
@@ -51,7 +51,10 @@ pub async fn user(state: &AppState, cred: &Credential, target: &UserId) -> Resul
     }
     let item = item.ok_or_else(|| Error::NotFound("no such user".into()))?;
     let agreed = |e: Option<Item>| -> Result<bool, Error> {
-        Ok(e.as_ref().map(Edge::from_item).transpose()?.is_some_and(|e| e.status == Status::Agreed))
+        Ok(e.as_ref()
+            .map(Edge::from_item)
+            .transpose()?
+            .is_some_and(|e| e.status == Status::Agreed))
     };
     let relation = Relation {
         friends: agreed(mine)? && agreed(theirs)?,
@@ -105,17 +108,27 @@ async fn count_lookup(state: &AppState, cred: &Credential, ip: IpAddr) -> Result
         .step(Step::Session, cred.check_op())
         .step(
             Step::PerUser,
-            codes::bounded_increment(keys::lookups_per_user_hour(&cred.user, hour), limits.lookups_per_user_hour, hour_end),
+            codes::bounded_increment(
+                keys::lookups_per_user_hour(&cred.user, hour),
+                limits.lookups_per_user_hour,
+                hour_end,
+            ),
         )
         .step(
             Step::PerNetwork,
-            codes::bounded_increment(keys::lookups_per_network_hour(&ip, hour), limits.lookups_per_ip_hour, hour_end),
+            codes::bounded_increment(
+                keys::lookups_per_network_hour(&ip, hour),
+                limits.lookups_per_ip_hour,
+                hour_end,
+            ),
         );
     match tx.commit(state.store.as_ref()).await {
         Ok(()) => Ok(()),
         Err(TxError::Failed(Step::Session)) => Err(cred.rejected()),
         Err(TxError::Failed(Step::PerUser)) => Err(Error::Throttled("too many look-ups by this user this hour")),
-        Err(TxError::Failed(Step::PerNetwork)) => Err(Error::Throttled("too many look-ups from this network this hour")),
+        Err(TxError::Failed(Step::PerNetwork)) => {
+            Err(Error::Throttled("too many look-ups from this network this hour"))
+        }
         Err(TxError::Conflict) => Err(Error::Contended),
         Err(TxError::Store(e)) => Err(e.into()),
     }
@@ -126,7 +139,12 @@ async fn count_lookup(state: &AppState, cred: &Credential, ip: IpAddr) -> Result
 /// identifier and a hidden user get the same answer after the same work: the marker
 /// read and the rate count go together, then one profile read (of a key that cannot
 /// exist when the identifier is unknown).
-pub async fn find(state: &AppState, cred: &Credential, ip: IpAddr, lookup: &Lookup) -> Result<(UserId, Profile), Error> {
+pub async fn find(
+    state: &AppState,
+    cred: &Credential,
+    ip: IpAddr,
+    lookup: &Lookup,
+) -> Result<(UserId, Profile), Error> {
     let marker_key = match lookup {
         Lookup::Phone(phone) => markers::key(&LoginId::Phone(phone.clone())),
         Lookup::StAccount(account) => keys::st_account_marker(account),

@@ -7,5 +7,4 @@ mod lookups;
 mod routes;
 mod settings;
 
-
 pub use routes::routes;

@@ -8,13 +8,13 @@ use serde_json::json;
 use super::avatars;
 use super::lookups::{self, Lookup};
 use super::settings;
-use crate::privacy::Viewer;
 use crate::auth::Credential;
 use crate::domain::{
     Birthday, Gender, ImageType, Nickname, PhoneNumber, PortraitUri, PrivacyChange, StAccount, UserId, Username,
     ValidationError,
 };
 use crate::http::{ok, ok_with, ApiResult, ClientIp, Input, Routes};
+use crate::privacy::Viewer;
 use crate::state::AppState;
 
 pub fn routes() -> Routes {
@@ -30,10 +30,16 @@ pub fn routes() -> Routes {
         ("/user/set_poke", post(set_poke)),
         ("/user/get_poke", axum::routing::get(get_poke).post(get_poke)),
         ("/user/own_info", axum::routing::get(own_info).post(own_info)),
-        ("/user/get_image_token", axum::routing::get(get_image_token).post(get_image_token)),
+        (
+            "/user/get_image_token",
+            axum::routing::get(get_image_token).post(get_image_token),
+        ),
         ("/user/upload_avatar", post(upload_avatar)),
         ("/user/batch", axum::routing::get(batch).post(batch)),
-        ("/user/find/{region}/{phone}", axum::routing::get(find_by_phone).post(find_by_phone)),
+        (
+            "/user/find/{region}/{phone}",
+            axum::routing::get(find_by_phone).post(find_by_phone),
+        ),
         ("/user/find_user", axum::routing::get(find_user).post(find_user)),
         ("/user/{id}", axum::routing::get(user).post(user)),
     ]
@@ -53,7 +59,9 @@ async fn get_image_token(State(state): State<AppState>, cred: Credential, input:
                 .parse()
                 .ok()
                 .filter(|&n| n >= 1 && n <= max as u64)
-                .ok_or_else(|| ValidationError::new("contentLength", format!("must be a byte count from 1 to {max}")))?;
+                .ok_or_else(|| {
+                    ValidationError::new("contentLength", format!("must be a byte count from 1 to {max}"))
+                })?;
             Some(n)
         }
     };
@@ -74,7 +82,10 @@ async fn upload_avatar(
         match field.name() {
             Some("avatar") => avatar = Some(field.bytes().await.map_err(malformed)?.to_vec()),
             Some("nickname") => {
-                let text = field.text().await.map_err(|_| ValidationError::new("nickname", "must be text"))?;
+                let text = field
+                    .text()
+                    .await
+                    .map_err(|_| ValidationError::new("nickname", "must be text"))?;
                 nickname = Some(Nickname::parse(&text)?);
             }
             _ => {}
@@ -86,7 +97,10 @@ async fn upload_avatar(
 
 /// The caller's own profile with their relation counts, follows by group and first fans.
 async fn own_info(State(state): State<AppState>, cred: Credential) -> ApiResult {
-    let keys = [crate::store::profile::key(&cred.user), crate::store::feeds::user_head(&cred.user)];
+    let keys = [
+        crate::store::profile::key(&cred.user),
+        crate::store::feeds::user_head(&cred.user),
+    ];
     let (read, lists) = tokio::join!(cred.read(&state, keys), crate::homepage::lists(&state, &cred.user));
     let [profile, head] = read?;
     let p = crate::store::profile::Profile::from_item(&profile.ok_or(crate::error::Error::Unauthorized)?)?;
@@ -125,21 +139,30 @@ async fn user(State(state): State<AppState>, cred: Credential, Path(id): Path<St
 fn batch_ids(query: Option<&str>, input: &Input) -> Result<Vec<UserId>, ValidationError> {
     let mut raw: Vec<String> = vec![];
     if let Some(q) = query {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q)
-            .map_err(|_| ValidationError::new("id", "is not a valid query string"))?;
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(q).map_err(|_| ValidationError::new("id", "is not a valid query string"))?;
         raw.extend(pairs.into_iter().filter(|(k, _)| k == "id").map(|(_, v)| v));
     }
     match input.get("id") {
         Some(serde_json::Value::Array(list)) => {
             for v in list {
-                raw.push(v.as_str().ok_or_else(|| ValidationError::new("id", "must be user ids"))?.to_string());
+                raw.push(
+                    v.as_str()
+                        .ok_or_else(|| ValidationError::new("id", "must be user ids"))?
+                        .to_string(),
+                );
             }
         }
         Some(serde_json::Value::String(s)) if query.is_none() => raw.push(s.clone()),
         _ => {}
     }
     let mut ids: Vec<UserId> = vec![];
-    for r in raw.iter().flat_map(|r| r.split(',')).map(str::trim).filter(|r| !r.is_empty()) {
+    for r in raw
+        .iter()
+        .flat_map(|r| r.split(','))
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+    {
         let id = UserId::parse("id", r)?;
         if !ids.contains(&id) {
             ids.push(id);
@@ -149,7 +172,10 @@ fn batch_ids(query: Option<&str>, input: &Input) -> Result<Vec<UserId>, Validati
         return Err(ValidationError::new("id", "is required (one or more user ids)"));
     }
     if ids.len() > MAX_BATCH_IDS {
-        return Err(ValidationError::new("id", format!("must name at most {MAX_BATCH_IDS} users")));
+        return Err(ValidationError::new(
+            "id",
+            format!("must name at most {MAX_BATCH_IDS} users"),
+        ));
     }
     Ok(ids)
 }
@@ -172,7 +198,9 @@ async fn find_by_phone(
 
 async fn find_user(State(state): State<AppState>, ClientIp(ip): ClientIp, cred: Credential, input: Input) -> ApiResult {
     let lookup = match input.opt_string("st_account")?.filter(|s| !s.is_empty()) {
-        Some(account) => Lookup::StAccount(StAccount::parse(&account).map_err(|e| ValidationError::new("st_account", e.message))?),
+        Some(account) => {
+            Lookup::StAccount(StAccount::parse(&account).map_err(|e| ValidationError::new("st_account", e.message))?)
+        }
         None if input.opt_string("phone")?.is_some() || input.opt_string("region")?.is_some() => {
             Lookup::Phone(input.phone()?)
         }

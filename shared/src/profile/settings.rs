@@ -76,7 +76,12 @@ pub async fn set_portrait_uri(state: &AppState, cred: &Credential, portrait: &Po
 }
 
 pub async fn set_gender(state: &AppState, cred: &Credential, gender: Gender) -> Result<(), Error> {
-    update(state, cred, profile::set_gender(&cred.user, gender, state.clock.now_millis())).await
+    update(
+        state,
+        cred,
+        profile::set_gender(&cred.user, gender, state.clock.now_millis()),
+    )
+    .await
 }
 
 /// Takes the SealTalk id, frees the old one, and changes the profile, all at once: of
@@ -93,12 +98,20 @@ pub async fn set_st_account(state: &AppState, cred: &Credential, account: &StAcc
         .step(Step::Session, cred.check_op())
         .step(Step::Profile, profile::set_st_account(&cred.user, &old, account, now));
     let old_account = StAccount::parse(&old).ok();
-    let same_name = old_account.as_ref().is_some_and(|o| o.unique_form() == account.unique_form());
+    let same_name = old_account
+        .as_ref()
+        .is_some_and(|o| o.unique_form() == account.unique_form());
     if !same_name {
         // A new name: claim it; a new spelling of one's own name keeps its marker.
-        tx = tx.step(Step::Claim, markers::claim_key(keys::st_account_marker(account), &cred.user));
+        tx = tx.step(
+            Step::Claim,
+            markers::claim_key(keys::st_account_marker(account), &cred.user),
+        );
         if let Some(old) = &old_account {
-            tx = tx.step(Step::Release, markers::release_key(keys::st_account_marker(old), &cred.user));
+            tx = tx.step(
+                Step::Release,
+                markers::release_key(keys::st_account_marker(old), &cred.user),
+            );
         }
     }
     match tx.commit(state.store.as_ref()).await {
@@ -125,7 +138,10 @@ pub async fn set_username(state: &AppState, cred: &Credential, name: &Username) 
         .step(Step::Profile, profile::set_username(&cred.user, &old, name, now));
     let old_name = Username::parse(&old).ok();
     if old_name.as_ref().map(Username::unique_form) != Some(name.unique_form()) {
-        tx = tx.step(Step::Claim, markers::claim(&LoginId::Username(name.clone()), &cred.user));
+        tx = tx.step(
+            Step::Claim,
+            markers::claim(&LoginId::Username(name.clone()), &cred.user),
+        );
         if let Some(old) = old_name {
             tx = tx.step(Step::Release, markers::release(&LoginId::Username(old), &cred.user));
         }
@@ -149,14 +165,24 @@ pub fn today(state: &AppState) -> (u16, u8, u8) {
 }
 
 pub async fn set_birthday(state: &AppState, cred: &Credential, birthday: Birthday) -> Result<(), Error> {
-    update(state, cred, profile::set_birthday(&cred.user, birthday, state.clock.now_millis())).await
+    update(
+        state,
+        cred,
+        profile::set_birthday(&cred.user, birthday, state.clock.now_millis()),
+    )
+    .await
 }
 
 pub async fn set_privacy(state: &AppState, cred: &Credential, change: &PrivacyChange) -> Result<(), Error> {
     if change.is_empty() {
         return cred.check(state).await;
     }
-    update(state, cred, profile::set_privacy(&cred.user, change, state.clock.now_millis())).await
+    update(
+        state,
+        cred,
+        profile::set_privacy(&cred.user, change, state.clock.now_millis()),
+    )
+    .await
 }
 
 pub async fn set_poke(state: &AppState, cred: &Credential, on: bool) -> Result<(), Error> {

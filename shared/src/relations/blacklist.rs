@@ -21,7 +21,10 @@ pub async fn add(state: &AppState, cred: &Credential, other: &UserId) -> Result<
         if p.my_count(Counter::Blocked) >= state.config.limits.max_blocked {
             return Err(Error::RelationLimit("the blacklist is full"));
         }
-        let ends = |s: Option<Status>| s.is_some_and(|s| s != Status::Deleted).then_some((Status::Deleted, None));
+        let ends = |s: Option<Status>| {
+            s.is_some_and(|s| s != Status::Deleted)
+                .then_some((Status::Deleted, None))
+        };
         // The block cancels the relation: friendship, pending requests and follows, both ways.
         let plan = Plan {
             block: Some(true),
@@ -54,7 +57,11 @@ pub struct Entry {
 
 /// The caller's blacklist, oldest first; `page` (from 1) and `size` cut one page.
 /// Returns the entries and the total.
-pub async fn list(state: &AppState, cred: &Credential, page: Option<(usize, usize)>) -> Result<(Vec<Entry>, usize), Error> {
+pub async fn list(
+    state: &AppState,
+    cred: &Credential,
+    page: Option<(usize, usize)>,
+) -> Result<(Vec<Entry>, usize), Error> {
     let mut blocked: Vec<(i64, UserId)> = vec![];
     let mut cursor = None;
     loop {
@@ -73,7 +80,12 @@ pub async fn list(state: &AppState, cred: &Credential, page: Option<(usize, usiz
     blocked.sort_by(|a, b| (a.0, a.1.as_str()).cmp(&(b.0, b.1.as_str())));
     let total = blocked.len();
     let wanted: Vec<UserId> = match page {
-        Some((page, size)) => blocked.into_iter().skip((page - 1) * size).take(size).map(|(_, id)| id).collect(),
+        Some((page, size)) => blocked
+            .into_iter()
+            .skip((page - 1) * size)
+            .take(size)
+            .map(|(_, id)| id)
+            .collect(),
         None => blocked.into_iter().map(|(_, id)| id).collect(),
     };
     let viewer = Viewer(&cred.user);

@@ -28,7 +28,9 @@ pub fn group_name(raw: Option<String>) -> Result<String, ValidationError> {
 pub async fn follow(state: &AppState, cred: &Credential, other: &UserId, group: &str) -> Result<(), Error> {
     let built_in = BUILT_IN_GROUPS.contains(&group);
     if !built_in {
-        let [g] = cred.read(state, [relations::follow_group_key(&cred.user, group)]).await?;
+        let [g] = cred
+            .read(state, [relations::follow_group_key(&cred.user, group)])
+            .await?;
         if g.is_none() {
             return Err(ValidationError::new("groupName", "is not one of your follow groups").into());
         }
@@ -89,7 +91,13 @@ pub async fn add_group(state: &AppState, cred: &Credential, name: &str) -> Resul
             .step(Step::Group, relations::create_follow_group(&cred.user, name))
             .steps(
                 Step::Head,
-                feeds::append_counting(&head, n, &[], state.clock.now_millis(), &[(Counter::FollowGroups, 1, max_custom)]),
+                feeds::append_counting(
+                    &head,
+                    n,
+                    &[],
+                    state.clock.now_millis(),
+                    &[(Counter::FollowGroups, 1, max_custom)],
+                ),
             );
         match tx.commit(state.store.as_ref()).await {
             Ok(()) => return Ok(()),
@@ -108,11 +116,17 @@ pub async fn delete_group(state: &AppState, cred: &Credential, name: &str) -> Re
     if BUILT_IN_GROUPS.contains(&name) {
         return Err(Error::BuiltInFollowGroup);
     }
-    let [group] = cred.read(state, [relations::follow_group_key(&cred.user, name)]).await?;
+    let [group] = cred
+        .read(state, [relations::follow_group_key(&cred.user, name)])
+        .await?;
     if group.is_none() {
         return Err(Error::NotFound("no such follow group".into()));
     }
-    let in_group: Vec<Follow> = all_follows(state, &cred.user).await?.into_iter().filter(|f| f.group == name).collect();
+    let in_group: Vec<Follow> = all_follows(state, &cred.user)
+        .await?
+        .into_iter()
+        .filter(|f| f.group == name)
+        .collect();
     for f in &in_group {
         unfollow(state, cred, &f.other).await?;
     }
@@ -123,7 +137,16 @@ pub async fn delete_group(state: &AppState, cred: &Credential, name: &str) -> Re
         let tx = Tx::new()
             .step(Step::Session, cred.check_op())
             .step(Step::Group, relations::delete_follow_group(&cred.user, name))
-            .steps(Step::Head, feeds::append_counting(&head, n, &[], state.clock.now_millis(), &[(Counter::FollowGroups, -1, i64::MAX)]));
+            .steps(
+                Step::Head,
+                feeds::append_counting(
+                    &head,
+                    n,
+                    &[],
+                    state.clock.now_millis(),
+                    &[(Counter::FollowGroups, -1, i64::MAX)],
+                ),
+            );
         match tx.commit(state.store.as_ref()).await {
             Ok(()) => return Ok(()),
             Err(TxError::Failed(Step::Session)) => return Err(cred.rejected()),
@@ -135,7 +158,6 @@ pub async fn delete_group(state: &AppState, cred: &Credential, name: &str) -> Re
     }
     Err(Error::Contended)
 }
-
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -154,13 +176,19 @@ pub async fn groups(state: &AppState, cred: &Credential) -> Result<Vec<GroupCoun
             count: 0,
         })
         .collect();
-    let page = state.store.query(relations::follow_groups_of(&cred.user).limit(100)).await?;
+    let page = state
+        .store
+        .query(relations::follow_groups_of(&cred.user).limit(100))
+        .await?;
     for item in &page.items {
         let name = relations::follow_group_name(item)?;
         let count = relations::follow_group_count(item);
         match out.iter_mut().find(|g| g.group_name == name) {
             Some(g) => g.count = count,
-            None => out.push(GroupCount { group_name: name, count }),
+            None => out.push(GroupCount {
+                group_name: name,
+                count,
+            }),
         }
     }
     Ok(out)
@@ -177,7 +205,12 @@ pub struct Listed {
 }
 
 /// One page (from 1) of the caller's follows, oldest first, and the total.
-pub async fn follows_page(state: &AppState, cred: &Credential, page: usize, size: usize) -> Result<(Vec<Listed>, usize), Error> {
+pub async fn follows_page(
+    state: &AppState,
+    cred: &Credential,
+    page: usize,
+    size: usize,
+) -> Result<(Vec<Listed>, usize), Error> {
     let follows = all_follows(state, &cred.user).await?;
     let total = follows.len();
     let chosen: Vec<(UserId, Option<String>)> = follows
@@ -190,11 +223,19 @@ pub async fn follows_page(state: &AppState, cred: &Credential, page: usize, size
 }
 
 /// One page of the caller's fans (from the inverted index) and the total.
-pub async fn fans_page(state: &AppState, cred: &Credential, page: usize, size: usize) -> Result<(Vec<Listed>, usize), Error> {
+pub async fn fans_page(
+    state: &AppState,
+    cred: &Credential,
+    page: usize,
+    size: usize,
+) -> Result<(Vec<Listed>, usize), Error> {
     let mut fans = vec![];
     let mut cursor = None;
     loop {
-        let res = state.store.query(relations::fans_of(&cred.user).limit(1000).after(cursor)).await?;
+        let res = state
+            .store
+            .query(relations::fans_of(&cred.user).limit(1000).after(cursor))
+            .await?;
         for item in &res.items {
             let f = Follow::from_item(item)?;
             fans.push((f.created_at, relations::fan_id(item)?));
@@ -206,12 +247,21 @@ pub async fn fans_page(state: &AppState, cred: &Credential, page: usize, size: u
     }
     fans.sort_by(|a, b| (a.0, a.1.as_str()).cmp(&(b.0, b.1.as_str())));
     let total = fans.len();
-    let chosen = fans.into_iter().skip((page - 1) * size).take(size).map(|(_, id)| (id, None)).collect();
+    let chosen = fans
+        .into_iter()
+        .skip((page - 1) * size)
+        .take(size)
+        .map(|(_, id)| (id, None))
+        .collect();
     Ok((listed(state, cred, chosen).await?, total))
 }
 
 /// The users of a page with their cards, read in one batch with the session check.
-async fn listed(state: &AppState, cred: &Credential, users: Vec<(UserId, Option<String>)>) -> Result<Vec<Listed>, Error> {
+async fn listed(
+    state: &AppState,
+    cred: &Credential,
+    users: Vec<(UserId, Option<String>)>,
+) -> Result<Vec<Listed>, Error> {
     let keys: Vec<_> = users.iter().map(|(id, _)| profile::key(id)).collect();
     let items = cred.read_many(state, &keys).await?;
     let mut out = vec![];

@@ -68,7 +68,9 @@ pub async fn invite(state: &AppState, cred: &Credential, friend: &UserId, messag
             return Ok((both_agreed(), Action::Added));
         }
         let mut plan = if p.their_profile.privacy.fri_verify {
-            if theirs != Some(Status::Requested) && p.their_count(Counter::PendingRequests) >= state.config.limits.max_pending_requests {
+            if theirs != Some(Status::Requested)
+                && p.their_count(Counter::PendingRequests) >= state.config.limits.max_pending_requests
+            {
                 return Err(Error::RelationLimit("this user has too many friend requests waiting"));
             }
             let plan = Plan {
@@ -135,7 +137,12 @@ pub async fn set_display_name(state: &AppState, cred: &Credential, friend: &User
             return Err(Error::NoSuchRelation("this user is not your friend"));
         }
         let plan = Plan {
-            extra_mine: Some(relations::set_display_name(&p.me, friend, name, state.clock.now_millis())),
+            extra_mine: Some(relations::set_display_name(
+                &p.me,
+                friend,
+                name,
+                state.clock.now_millis(),
+            )),
             ..Plan::default()
         };
         Ok((plan, ()))

@@ -105,7 +105,10 @@ impl Plan {
 fn moves(before: Option<Status>, after: Status) -> Vec<(Counter, i64)> {
     let mut out = vec![];
     let was = |s: Status| before == Some(s);
-    for (counter, status) in [(Counter::Friends, Status::Agreed), (Counter::PendingRequests, Status::Requested)] {
+    for (counter, status) in [
+        (Counter::Friends, Status::Agreed),
+        (Counter::PendingRequests, Status::Requested),
+    ] {
         match (was(status), after == status) {
             (false, true) => out.push((counter, 1)),
             (true, false) => out.push((counter, -1)),
@@ -177,9 +180,17 @@ pub async fn change<A>(
         if let Some(block) = plan.block {
             tx = tx.step(
                 Step::Block,
-                if block { relations::block(me, other, now) } else { relations::unblock(me, other) },
+                if block {
+                    relations::block(me, other, now)
+                } else {
+                    relations::unblock(me, other)
+                },
             );
-            my_changes.push(Change::of("blacklist", other, if block { Op::Upsert } else { Op::Delete }));
+            my_changes.push(Change::of(
+                "blacklist",
+                other,
+                if block { Op::Upsert } else { Op::Delete },
+            ));
             my_counts.push((Counter::Blocked, if block { 1 } else { -1 }));
         }
         if let Some((status, message)) = &plan.mine {
@@ -220,7 +231,10 @@ pub async fn change<A>(
                         .step(Step::MyFollow, relations::move_follow(me, other, &f.group, group))
                         .steps(
                             Step::MyGroups,
-                            [relations::count_in_group(me, &f.group, -1), relations::count_in_group(me, group, 1)],
+                            [
+                                relations::count_in_group(me, &f.group, -1),
+                                relations::count_in_group(me, group, 1),
+                            ],
                         );
                 }
                 (Some(f), None) => {

@@ -22,7 +22,10 @@ pub fn routes() -> Routes {
         ("/friendship/delete", post(delete)),
         ("/friendship/set_display_name", post(set_display_name)),
         ("/friendship/all", get(all).post(all)),
-        ("/friendship/{friendId}/profile", get(friend_profile).post(friend_profile)),
+        (
+            "/friendship/{friendId}/profile",
+            get(friend_profile).post(friend_profile),
+        ),
         ("/user/follow", post(follow)),
         ("/user/unfollow", post(unfollow)),
         ("/user/add_follow_group", post(add_follow_group)),
@@ -108,7 +111,12 @@ fn paging(input: &Input) -> Result<Option<(usize, usize)>, ValidationError> {
     }
     let page = match page {
         None => 1,
-        Some(p) => p.trim().parse().ok().filter(|&p| p >= 1).ok_or_else(|| ValidationError::new("page", "must be 1 or more"))?,
+        Some(p) => p
+            .trim()
+            .parse()
+            .ok()
+            .filter(|&p| p >= 1)
+            .ok_or_else(|| ValidationError::new("page", "must be 1 or more"))?,
     };
     let size = match size {
         None => 20,

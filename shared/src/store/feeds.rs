@@ -111,7 +111,13 @@ pub fn append(head: &Key, n: i64, changes: &[Change], now_ms: i64) -> Vec<TxOp> 
 
 /// `append`, moving counters on the head in the same write; an increase is bounded by
 /// its limit as a condition, so at a limit the transaction fails (`(counter, by, max)`).
-pub fn append_counting(head: &Key, n: i64, changes: &[Change], now_ms: i64, counters: &[(Counter, i64, i64)]) -> Vec<TxOp> {
+pub fn append_counting(
+    head: &Key,
+    n: i64,
+    changes: &[Change],
+    now_ms: i64,
+    counters: &[(Counter, i64, i64)],
+) -> Vec<TxOp> {
     let m = changes.len() as i64;
     let mut conditions = vec![if n == 0 {
         Condition::AbsentOrLessThan(SEQ.into(), 1)

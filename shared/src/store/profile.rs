@@ -189,7 +189,12 @@ pub fn set_username(user: &UserId, old: &str, new: &Username, now_ms: i64) -> Tx
 
 /// An operator's change of a user's level (the profile must exist).
 pub fn set_level(user: &UserId, level: i64, now_ms: i64) -> TxOp {
-    update(user, vec![Update::set(LEVEL, Attr::N(level))], now_ms, Condition::Exists)
+    update(
+        user,
+        vec![Update::set(LEVEL, Attr::N(level))],
+        now_ms,
+        Condition::Exists,
+    )
 }
 
 pub fn set_birthday(user: &UserId, birthday: Birthday, now_ms: i64) -> TxOp {

@@ -87,7 +87,14 @@ fn was(before: Option<&Edge>) -> Condition {
 }
 
 /// Sets `user`'s side to `status` (with `message` when given), only if it is still as read.
-pub fn set_status(user: &UserId, other: &UserId, before: Option<&Edge>, status: Status, message: Option<&str>, now_ms: i64) -> TxOp {
+pub fn set_status(
+    user: &UserId,
+    other: &UserId,
+    before: Option<&Edge>,
+    status: Status,
+    message: Option<&str>,
+    now_ms: i64,
+) -> TxOp {
     let key = friend_key(user, other);
     match before {
         None => TxOp::Put {
@@ -99,7 +106,10 @@ pub fn set_status(user: &UserId, other: &UserId, before: Option<&Edge>, status: 
             condition: Some(Condition::NotExists),
         },
         Some(_) => {
-            let mut updates = vec![Update::set(STATUS, Attr::N(status.code())), Update::set(UPDATED_AT, Attr::N(now_ms))];
+            let mut updates = vec![
+                Update::set(STATUS, Attr::N(status.code())),
+                Update::set(UPDATED_AT, Attr::N(now_ms)),
+            ];
             if let Some(m) = message {
                 updates.push(Update::set(MESSAGE, Attr::S(m.into())));
             }

@@ -89,8 +89,16 @@ impl StoredSession {
                 .map(str::to_string)
                 .collect(),
             // Only refresh-token families rotate; a cookie session has neither.
-            refresh_gen: if kind == SessionKind::OAuth { req_n(item, REFRESH_GEN)? } else { 0 },
-            rotated_at: if kind == SessionKind::OAuth { req_n(item, ROTATED_AT)? } else { 0 },
+            refresh_gen: if kind == SessionKind::OAuth {
+                req_n(item, REFRESH_GEN)?
+            } else {
+                0
+            },
+            rotated_at: if kind == SessionKind::OAuth {
+                req_n(item, ROTATED_AT)?
+            } else {
+                0
+            },
             device_type: req_s(item, DEVICE_TYPE)?.to_string(),
             device_id: req_s(item, DEVICE_ID)?.to_string(),
             created_at: req_n(item, CREATED_AT)?,
