@@ -11,7 +11,7 @@ use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 
-use crate::adapters::local_uploads::LocalUploadError;
+use crate::adapters::local_uploads::{LocalUploadError, LocalUploads};
 use crate::http::error::json_response;
 use crate::http::{ok_with, ApiResult, Error};
 use crate::http::{serve, Routes};
@@ -113,7 +113,7 @@ async fn upload(
 
 async fn download(State(state): State<AppState>, Path(key): Path<String>) -> Result<Response, Error> {
     let uploads = &local(&state)?.uploads;
-    if key.split('/').any(|p| p.is_empty() || p == "." || p == "..") {
+    if !LocalUploads::is_safe_key(&key) {
         return Err(Error::NotFound("no such upload".into()));
     }
     let path = uploads.path_of(&key);

@@ -146,12 +146,11 @@ pub async fn login_password(
 ) -> Result<(UserId, NewSession), Error> {
     // One round trip reads the identifier's owner, its failures and the network's.
     let [failures_key, network_key] = attempt_keys(state, id, ip);
-    let [marker, failures, network]: [Option<crate::ports::Item>; 3] = state
+    let read = state
         .store
         .batch_get(&[store::markers::key(id), failures_key, network_key])
-        .await?
-        .try_into()
-        .map_err(|_| Error::Internal("the store answered a batch get with the wrong number of items".into()))?;
+        .await?;
+    let [marker, failures, network] = store::exactly(read)?;
     let attempt = PasswordAttempt::begin(state, id, ip, [failures.as_ref(), network.as_ref()])?;
     let user = match marker {
         Some(m) => Some(store::markers::owner(&m)?),

@@ -55,12 +55,7 @@ pub async fn change_password(
         (None, Some(name)) => LoginId::Username(name),
         (None, None) => return Err(Error::Unauthorized),
     };
-    let [failures, network]: [Option<crate::ports::Item>; 2] = state
-        .store
-        .batch_get(&attempt_keys(state, &id, ip))
-        .await?
-        .try_into()
-        .map_err(|_| Error::Internal("the store answered a batch get with the wrong number of items".into()))?;
+    let [failures, network] = store::exactly(state.store.batch_get(&attempt_keys(state, &id, ip)).await?)?;
     let attempt = PasswordAttempt::begin(state, &id, ip, [failures.as_ref(), network.as_ref()])?;
     let old_hash = store::credential::password_hash(&credential).map(str::to_string);
     let old_hash = match (passwords::verify(old, old_hash.as_deref()).await?, old_hash) {

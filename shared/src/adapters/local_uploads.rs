@@ -52,6 +52,11 @@ impl LocalUploads {
         length.map_or_else(|| "-".to_string(), |n| n.to_string())
     }
 
+    /// A key that stays inside the upload folder: relative segments, no `.`/`..`.
+    pub fn is_safe_key(key: &str) -> bool {
+        !key.is_empty() && !key.contains('\\') && !key.split('/').any(|p| p.is_empty() || p == "." || p == "..")
+    }
+
     /// Where an accepted upload is written, after checking the presigned parameters.
     pub fn verify(
         &self,
@@ -61,7 +66,7 @@ impl LocalUploads {
         expires: i64,
         signature_hex: &str,
     ) -> Result<PathBuf, LocalUploadError> {
-        if key.is_empty() || key.split('/').any(|p| p.is_empty() || p == "." || p == "..") || key.contains('\\') {
+        if !Self::is_safe_key(key) {
             return Err(LocalUploadError::BadKey);
         }
         let given = hex::decode(signature_hex).map_err(|_| LocalUploadError::BadSignature)?;
@@ -132,7 +137,7 @@ impl UploadSigner for LocalUploads {
     }
 
     async fn put(&self, key: &str, content_type: &str, bytes: Vec<u8>) -> Result<(), UploadError> {
-        if key.is_empty() || key.split('/').any(|p| p.is_empty() || p == "." || p == "..") || key.contains('\\') {
+        if !Self::is_safe_key(key) {
             return Err(UploadError::Storing("the key is not a safe path".into()));
         }
         let path = self.path_of(key);

@@ -81,9 +81,7 @@ impl Credential {
         if let Some(session) = session {
             self.touch(state, &session).await;
         }
-        let rest: Vec<Option<Item>> = items.collect();
-        rest.try_into()
-            .map_err(|_| Error::Internal("the store answered a batch get with the wrong number of items".into()))
+        crate::store::exactly(items.collect())
     }
 
     /// Up to 199 keys with the session check in one round trip: the store reads at most

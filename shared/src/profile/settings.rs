@@ -5,7 +5,7 @@
 use crate::auth::Credential;
 use crate::domain::{Birthday, Gender, LoginId, Nickname, PortraitUri, PrivacyChange, StAccount, Username};
 use crate::error::Error;
-use crate::ports::TxOp;
+use crate::ports::{Key, TxOp};
 use crate::state::AppState;
 use crate::store::feeds::{self, Change};
 use crate::store::profile::{self, Profile};
@@ -84,75 +84,64 @@ pub async fn set_gender(state: &AppState, cred: &Credential, gender: Gender) -> 
     .await
 }
 
-/// Takes the SealTalk id, frees the old one, and changes the profile, all at once: of
-/// racing claims one wins, and no marker is left without its profile.
-pub async fn set_st_account(state: &AppState, cred: &Credential, account: &StAccount) -> Result<(), Error> {
-    let [profile] = cred.read(state, [profile::key(&cred.user)]).await?;
-    let current = Profile::from_item(&profile.ok_or(Error::Unauthorized)?)?;
-    let old = current.st_account;
-    if old == account.as_str() {
-        return Ok(());
-    }
-    let now = state.clock.now_millis();
+/// Renames one of the user's unique names (SealTalk id, username): the profile moves
+/// from `old` (a racing change of the user's own name fails instead of orphaning a
+/// marker) and, unless only the spelling's case changed, the new marker is claimed and
+/// the old one freed, all in one transaction: of racing claims one wins.
+async fn rename(
+    state: &AppState,
+    cred: &Credential,
+    profile_op: TxOp,
+    markers: Option<(Key, Option<Key>)>,
+    taken: Error,
+) -> Result<(), Error> {
     let mut tx = Tx::new()
         .step(Step::Session, cred.check_op())
-        .step(Step::Profile, profile::set_st_account(&cred.user, &old, account, now));
-    let old_account = StAccount::parse(&old).ok();
-    let same_name = old_account
-        .as_ref()
-        .is_some_and(|o| o.unique_form() == account.unique_form());
-    if !same_name {
-        // A new name: claim it; a new spelling of one's own name keeps its marker.
-        tx = tx.step(
-            Step::Claim,
-            markers::claim_key(keys::st_account_marker(account), &cred.user),
-        );
-        if let Some(old) = &old_account {
-            tx = tx.step(
-                Step::Release,
-                markers::release_key(keys::st_account_marker(old), &cred.user),
-            );
+        .step(Step::Profile, profile_op);
+    if let Some((new, old)) = markers {
+        tx = tx.step(Step::Claim, markers::claim_key(new, &cred.user));
+        if let Some(old) = old {
+            tx = tx.step(Step::Release, markers::release_key(old, &cred.user));
         }
     }
     match tx.commit(state.store.as_ref()).await {
         Ok(()) => Ok(()),
         Err(TxError::Failed(Step::Session)) => Err(cred.rejected()),
-        Err(TxError::Failed(Step::Claim)) => Err(Error::StAccountTaken),
-        // The user's own id changed meanwhile (a racing request of theirs): retry.
+        Err(TxError::Failed(Step::Claim)) => Err(taken),
+        // The user's own name changed meanwhile (a racing request of theirs): retry.
         Err(TxError::Failed(_) | TxError::Conflict) => Err(Error::Contended),
         Err(TxError::Store(e)) => Err(e.into()),
     }
 }
 
-/// Takes the username, frees the old one, and changes the profile, all at once (the
-/// username is a login identifier: its marker is the one a username login reads).
+pub async fn set_st_account(state: &AppState, cred: &Credential, account: &StAccount) -> Result<(), Error> {
+    let old = own(state, cred).await?.st_account;
+    if old == account.as_str() {
+        return Ok(());
+    }
+    let op = profile::set_st_account(&cred.user, &old, account, state.clock.now_millis());
+    let old_account = StAccount::parse(&old).ok();
+    let markers = (old_account.as_ref().map(StAccount::unique_form) != Some(account.unique_form())).then(|| {
+        (
+            keys::st_account_marker(account),
+            old_account.as_ref().map(keys::st_account_marker),
+        )
+    });
+    rename(state, cred, op, markers, Error::StAccountTaken).await
+}
+
+/// The username is a login identifier: its marker is the one a username login reads.
 pub async fn set_username(state: &AppState, cred: &Credential, name: &Username) -> Result<(), Error> {
-    let [profile] = cred.read(state, [profile::key(&cred.user)]).await?;
-    let old = Profile::from_item(&profile.ok_or(Error::Unauthorized)?)?.username;
+    let old = own(state, cred).await?.username;
     if old == name.as_str() {
         return Ok(());
     }
-    let now = state.clock.now_millis();
-    let mut tx = Tx::new()
-        .step(Step::Session, cred.check_op())
-        .step(Step::Profile, profile::set_username(&cred.user, &old, name, now));
+    let op = profile::set_username(&cred.user, &old, name, state.clock.now_millis());
     let old_name = Username::parse(&old).ok();
-    if old_name.as_ref().map(Username::unique_form) != Some(name.unique_form()) {
-        tx = tx.step(
-            Step::Claim,
-            markers::claim(&LoginId::Username(name.clone()), &cred.user),
-        );
-        if let Some(old) = old_name {
-            tx = tx.step(Step::Release, markers::release(&LoginId::Username(old), &cred.user));
-        }
-    }
-    match tx.commit(state.store.as_ref()).await {
-        Ok(()) => Ok(()),
-        Err(TxError::Failed(Step::Session)) => Err(cred.rejected()),
-        Err(TxError::Failed(Step::Claim)) => Err(Error::UsernameTaken),
-        Err(TxError::Failed(_) | TxError::Conflict) => Err(Error::Contended),
-        Err(TxError::Store(e)) => Err(e.into()),
-    }
+    let marker = |n: &Username| markers::key(&LoginId::Username(n.clone()));
+    let markers = (old_name.as_ref().map(Username::unique_form) != Some(name.unique_form()))
+        .then(|| (marker(name), old_name.as_ref().map(marker)));
+    rename(state, cred, op, markers, Error::UsernameTaken).await
 }
 
 /// Today's date (UTC) by the service clock, for date rules.

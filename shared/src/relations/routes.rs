@@ -135,10 +135,7 @@ async fn blacklist_list(State(state): State<AppState>, cred: Credential, input: 
     let (entries, total) = blacklist::list(&state, &cred, paging).await?;
     match paging {
         None => ok_with(entries),
-        Some((page, size)) => ok_with(json!({
-            "list": entries,
-            "pageInfo": { "page": page, "size": size, "totalPage": total.div_ceil(size), "totalCount": total },
-        })),
+        Some((page, size)) => paged(entries, total, page, size),
     }
 }
 

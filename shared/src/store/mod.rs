@@ -27,6 +27,13 @@ pub(crate) fn corrupt(item: &Item, detail: impl Into<String>) -> Error {
     }
 }
 
+/// The answers of a batch get of `N` keys, as an array.
+pub(crate) fn exactly<const N: usize>(items: Vec<Option<Item>>) -> Result<[Option<Item>; N], Error> {
+    items
+        .try_into()
+        .map_err(|_| Error::Internal("the store answered a batch get with the wrong number of items".into()))
+}
+
 /// A string attribute the item must have.
 pub(crate) fn req_s<'a>(item: &'a Item, name: &str) -> Result<&'a str, Error> {
     item.s(name)
