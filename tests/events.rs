@@ -19,11 +19,13 @@ fn expected(function: &str, file: &str) -> Option<(u16, i64)> {
         // No code was sent to this phone for the event's code: "expired".
         ("codes", "verify_code.json" | "verify_code_yp.json") => (200, 2000),
         ("codes", "get_sms_img_code.json") => (200, 200),
+        ("codes", "send_email_code.json") => (200, 200),
+        ("codes", "verify_email_code.json") => (200, 2000),
         // A fresh store: no such token, no such user, no cookie.
         ("account", "register.json" | "reset_password.json") => (404, 404),
         ("account", "login.json") => (200, 1000),
         ("account", "verify_account.json") => (200, 200),
-        ("account", "login_sms.json") => (200, 2000),
+        ("account", "login_sms.json" | "login_email.json") => (200, 2000),
         (
             "account",
             "logout.json"
@@ -31,7 +33,9 @@ fn expected(function: &str, file: &str) -> Option<(u16, i64)> {
             | "get_token.json"
             | "sessions.json"
             | "sessions_revoke.json"
-            | "delete_account.json",
+            | "delete_account.json"
+            | "change_phone.json"
+            | "change_email.json",
         ) => (403, 403),
         // Every profile route needs a session; the samples carry none.
         (
@@ -52,7 +56,8 @@ fn expected(function: &str, file: &str) -> Option<(u16, i64)> {
             | "upload_avatar.json"
             | "own_info.json"
             | "set_username.json"
-            | "set_birthday.json",
+            | "set_birthday.json"
+            | "search.json",
         ) => (403, 403),
         // Every relations route needs a session; the samples carry none.
         (

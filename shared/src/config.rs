@@ -35,6 +35,16 @@ pub enum SmsSetting {
     Sns { sender_id: Option<String> },
 }
 
+/// Where email codes go: the local outbox, or SES v2 from a verified sender.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EmailSetting {
+    Outbox,
+    Ses {
+        from: String,
+        configuration_set: Option<String>,
+    },
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum UploadSetting {
     Local,
@@ -99,6 +109,8 @@ pub struct Limits {
     /// The level a new user starts at, and the level a viewer needs to read others'
     /// profiles by id.
     pub default_level: i64,
+    /// Phone number changes an account may make in any 30 days.
+    pub phone_changes_per_30_days: i64,
     pub min_viewer_level: i64,
     /// The largest avatar an upload token admits, in bytes.
     pub avatar_max_bytes: i64,
@@ -137,6 +149,7 @@ impl Default for Limits {
             account_checks_captcha_after_per_ip_hour: 20,
             account_checks_per_ip_hour: 100,
             default_level: 0,
+            phone_changes_per_30_days: 3,
             min_viewer_level: 0,
             avatar_max_bytes: 5 * 1024 * 1024,
             avatar_direct_max_bytes: 1024 * 1024,
@@ -157,6 +170,7 @@ pub const DEFAULT_SMS_REGIONS: &str = "86,852,853,886,1,44,49,33,81,82,65,61";
 pub struct Config {
     pub store: StoreSetting,
     pub sms: SmsSetting,
+    pub email: EmailSetting,
     pub uploads: UploadSetting,
     pub data_dir: PathBuf,
     /// None: local mode generates one and keeps it in the data folder.
@@ -218,6 +232,20 @@ impl Config {
             },
             Some(other) => return Err(err("ROSTER_SMS", format!("must be outbox or sns, not {other:?}"))),
         };
+        let email = match get("ROSTER_EMAIL").as_deref() {
+            None | Some("outbox") => EmailSetting::Outbox,
+            Some("ses") => {
+                let from = get("ROSTER_EMAIL_FROM")
+                    .ok_or_else(|| err("ROSTER_EMAIL_FROM", "is required when ROSTER_EMAIL=ses"))?;
+                crate::domain::EmailAddress::parse("ROSTER_EMAIL_FROM", &from)
+                    .map_err(|e| err("ROSTER_EMAIL_FROM", e.message))?;
+                EmailSetting::Ses {
+                    from,
+                    configuration_set: get("ROSTER_EMAIL_CONFIGURATION_SET"),
+                }
+            }
+            Some(other) => return Err(err("ROSTER_EMAIL", format!("must be outbox or ses, not {other:?}"))),
+        };
         let uploads = match get("ROSTER_UPLOADS").as_deref() {
             None | Some("local") => UploadSetting::Local,
             Some("s3") => UploadSetting::S3 {
@@ -266,11 +294,15 @@ impl Config {
                 "must be empty when ROSTER_PRODUCTION is true",
             ));
         }
-        if production && (store == StoreSetting::Sqlite || sms == SmsSetting::Outbox || uploads == UploadSetting::Local)
+        if production
+            && (store == StoreSetting::Sqlite
+                || sms == SmsSetting::Outbox
+                || email == EmailSetting::Outbox
+                || uploads == UploadSetting::Local)
         {
             return Err(err(
                 "ROSTER_PRODUCTION",
-                "is true, so ROSTER_STORE=dynamodb, ROSTER_SMS=sns and ROSTER_UPLOADS=s3 are required",
+                "is true, so ROSTER_STORE=dynamodb, ROSTER_SMS=sns, ROSTER_EMAIL=ses and ROSTER_UPLOADS=s3 are required",
             ));
         }
         if matches!(uploads, UploadSetting::S3 { .. })
@@ -330,6 +362,11 @@ impl Config {
                 d.account_checks_per_ip_hour,
             )?,
             default_level: parse_num_from(&get, "ROSTER_DEFAULT_LEVEL", d.default_level, 0)?,
+            phone_changes_per_30_days: parse_num(
+                &get,
+                "ROSTER_PHONE_CHANGES_PER_30_DAYS",
+                d.phone_changes_per_30_days,
+            )?,
             min_viewer_level: parse_num_from(&get, "ROSTER_MIN_VIEWER_LEVEL", d.min_viewer_level, 0)?,
             avatar_max_bytes: parse_num(&get, "ROSTER_AVATAR_MAX_BYTES", d.avatar_max_bytes)?,
             avatar_direct_max_bytes: parse_num(&get, "ROSTER_AVATAR_DIRECT_MAX_BYTES", d.avatar_direct_max_bytes)?,
@@ -342,6 +379,7 @@ impl Config {
         Ok(Config {
             store,
             sms,
+            email,
             uploads,
             data_dir: PathBuf::from(get("ROSTER_DATA_DIR").unwrap_or_else(|| ".roster-data".into())),
             code_secret,
@@ -523,6 +561,8 @@ mod tests {
             ("ROSTER_STORE", "dynamodb"),
             ("ROSTER_TABLE", "t"),
             ("ROSTER_SMS", "sns"),
+            ("ROSTER_EMAIL", "ses"),
+            ("ROSTER_EMAIL_FROM", "no-reply@example.com"),
             ("ROSTER_UPLOADS", "s3"),
             ("ROSTER_BUCKET", "b"),
             ("ROSTER_AVATAR_BASE_URL", "https://d111111abcdef8.cloudfront.net"),
@@ -665,5 +705,33 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(e.var, "ROSTER_PRODUCTION");
+    }
+
+    #[test]
+    fn email_by_ses_needs_a_valid_sender() {
+        let e = cfg(&[("ROSTER_EMAIL", "ses")]).unwrap_err();
+        assert_eq!(e.var, "ROSTER_EMAIL_FROM");
+        let e = cfg(&[("ROSTER_EMAIL", "ses"), ("ROSTER_EMAIL_FROM", "not an address")]).unwrap_err();
+        assert_eq!(e.var, "ROSTER_EMAIL_FROM");
+        let c = cfg(&[
+            ("ROSTER_EMAIL", "ses"),
+            ("ROSTER_EMAIL_FROM", "no-reply@example.com"),
+            ("ROSTER_EMAIL_CONFIGURATION_SET", "roster"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.email,
+            EmailSetting::Ses {
+                from: "no-reply@example.com".into(),
+                configuration_set: Some("roster".into())
+            }
+        );
+    }
+
+    #[test]
+    fn production_refuses_the_email_outbox() {
+        let e = production_cfg(&[("ROSTER_EMAIL", "outbox")]).unwrap_err();
+        assert_eq!(e.var, "ROSTER_PRODUCTION");
+        assert!(production_cfg(&[]).is_ok());
     }
 }

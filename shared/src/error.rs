@@ -31,6 +31,8 @@ pub enum Error {
     UsernameTaken,
     #[error("this email address is already registered")]
     EmailTaken,
+    #[error("this account changed its phone number {0} times in the last 30 days: try again later")]
+    PhoneChangeLimit(i64),
     #[error("your level is too low to view other users' profiles")]
     LevelTooLow,
     #[error("{0}")]

@@ -21,6 +21,8 @@ pub struct UserView {
     pub level: i64,
     /// The national number, or "" when the viewer may not see it.
     pub phone: String,
+    /// The email address, or "" when unset or hidden.
+    pub email: String,
     pub updated_at: String,
     pub updated_time: i64,
 }
@@ -55,8 +57,8 @@ pub enum Seen {
 }
 
 impl Viewer<'_> {
-    /// The phone is for the user and their friends (status 20 both ways); a
-    /// `displayPhone` setting (identities) will widen this here and nowhere else.
+    /// The phone is for the user and their friends (status 20 both ways), and for anyone
+    /// when `displayPhone` is 1.
     fn sees_phone(&self, target: &UserId, friends: bool, p: &Profile) -> bool {
         self.0 == target || friends || p.privacy.display_phone
     }
@@ -67,6 +69,14 @@ impl Viewer<'_> {
             p.birthday.clone()
         } else {
             String::new()
+        }
+    }
+
+    /// The email address, for the user themself or when `displayEmail` is 1.
+    pub fn email(&self, target: &UserId, p: &Profile) -> String {
+        match &p.email {
+            Some(e) if self.0 == target || p.privacy.display_email => e.as_str().to_string(),
+            _ => String::new(),
         }
     }
 
@@ -97,6 +107,7 @@ impl Viewer<'_> {
             birthday: self.birthday(target, p),
             level: p.level,
             phone,
+            email: self.email(target, p),
             updated_at: iso_millis(p.updated_at),
             updated_time: p.updated_at,
         }

@@ -7,10 +7,11 @@ use std::sync::Arc;
 
 use base64::Engine;
 
+use crate::adapters::by_channel::ByChannel;
 use crate::adapters::local_outbox::LocalOutbox;
 use crate::adapters::local_uploads::LocalUploads;
 use crate::adapters::sqlite_store::SqliteStore;
-use crate::config::{CaptchaSetting, Config, ConfigError, SmsSetting, StoreSetting, UploadSetting};
+use crate::config::{CaptchaSetting, Config, ConfigError, EmailSetting, SmsSetting, StoreSetting, UploadSetting};
 use crate::crypto::HmacKey;
 use crate::ports::{ChallengeVerifier, Clock, MessageSender, OsRandom, Random, Store, SystemClock, UploadSigner};
 
@@ -103,6 +104,7 @@ impl AppState {
         // A deployed function (every adapter on AWS, secrets given) never touches the disk.
         let needs_dir = config.store == StoreSetting::Sqlite
             || config.sms == SmsSetting::Outbox
+            || config.email == EmailSetting::Outbox
             || config.uploads == UploadSetting::Local
             || config.code_secret.is_none()
             || config.signing_key.is_none();
@@ -133,10 +135,18 @@ impl AppState {
             signing_seed: &signing_seed,
         };
         let local = LocalAdapters::in_folder(&config.data_dir, &config.public_url, &secrets, clock.clone())?;
-        let messages: Arc<dyn MessageSender> = match &config.sms {
+        let sms: Arc<dyn MessageSender> = match &config.sms {
             SmsSetting::Outbox => local.outbox.clone(),
             SmsSetting::Sns { sender_id } => aws::sns(sender_id.clone()).await,
         };
+        let email: Arc<dyn MessageSender> = match &config.email {
+            EmailSetting::Outbox => local.outbox.clone(),
+            EmailSetting::Ses {
+                from,
+                configuration_set,
+            } => aws::ses(from, configuration_set.clone(), &config.product_name).await,
+        };
+        let messages: Arc<dyn MessageSender> = Arc::new(ByChannel { sms, email });
         let uploads: Arc<dyn UploadSigner> = match &config.uploads {
             UploadSetting::Local => local.uploads.clone(),
             UploadSetting::S3 { bucket } => aws::s3(bucket).await,
@@ -241,7 +251,7 @@ mod aws {
     use crate::ports::{Clock, MessageSender, Store, UploadSigner};
 
     /// One SDK configuration per process, loaded on first need (no network I/O).
-    #[cfg(any(feature = "dynamodb", feature = "sns", feature = "s3"))]
+    #[cfg(any(feature = "dynamodb", feature = "sns", feature = "ses", feature = "s3"))]
     async fn sdk() -> &'static aws_config::SdkConfig {
         static SDK: tokio::sync::OnceCell<aws_config::SdkConfig> = tokio::sync::OnceCell::const_new();
         SDK.get_or_init(|| aws_config::defaults(aws_config::BehaviorVersion::latest()).load())
@@ -274,6 +284,21 @@ mod aws {
 
     #[cfg(not(feature = "sns"))]
     pub async fn sns(_sender_id: Option<String>) -> Arc<dyn MessageSender> {
+        Arc::new(NotInThisFunction)
+    }
+
+    #[cfg(feature = "ses")]
+    pub async fn ses(from: &str, configuration_set: Option<String>, product: &str) -> Arc<dyn MessageSender> {
+        Arc::new(crate::adapters::ses_sender::SesSender::new(
+            aws_sdk_sesv2::Client::new(sdk().await),
+            from.to_string(),
+            configuration_set,
+            format!("Your {product} verification code"),
+        ))
+    }
+
+    #[cfg(not(feature = "ses"))]
+    pub async fn ses(_from: &str, _configuration_set: Option<String>, _product: &str) -> Arc<dyn MessageSender> {
         Arc::new(NotInThisFunction)
     }
 

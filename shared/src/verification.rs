@@ -23,9 +23,15 @@ pub struct PresentedCode(String);
 
 impl PresentedCode {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        Self::parse_as("code", raw)
+    }
+    pub fn parse_as(field: &'static str, raw: &str) -> Result<Self, ValidationError> {
         let raw = raw.trim();
         if raw.is_empty() || raw.len() > 12 || !raw.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ValidationError::new("code", "must be the digits received by SMS"));
+            return Err(ValidationError::new(
+                field,
+                "must be the digits of the code you received",
+            ));
         }
         Ok(PresentedCode(raw.to_string()))
     }

@@ -11,6 +11,7 @@ mod support;
 mod account;
 mod codes;
 mod http;
+mod identities;
 mod observability;
 mod profile;
 mod relations;

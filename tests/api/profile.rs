@@ -199,7 +199,7 @@ async fn twenty_simultaneous_claims_of_one_st_account_leave_one_holder_and_no_or
 async fn privacy_defaults_to_on_and_an_omitted_flag_is_unchanged(app: TestApp) {
     let user = app.registered().await;
     let me = app.as_user(&user);
-    let all_on = json!({"phoneVerify": 1, "stSearchVerify": 1, "friVerify": 1, "groupVerify": 1, "displayFollows": 1, "displayPhone": 0, "displayBirthday": 0});
+    let all_on = json!({"phoneVerify": 1, "stSearchVerify": 1, "friVerify": 1, "groupVerify": 1, "displayFollows": 1, "displayPhone": 0, "displayBirthday": 0, "displayEmail": 0});
     assert_eq!(me.get("/user/get_privacy").await.body["result"], all_on);
     assert_eq!(
         me.post("/user/set_privacy", json!({"phoneVerify": 0, "groupVerify": 0}))
@@ -211,7 +211,7 @@ async fn privacy_defaults_to_on_and_an_omitted_flag_is_unchanged(app: TestApp) {
         me.post("/user/set_privacy", json!({"groupVerify": "1"})).await.code(),
         200
     );
-    let expected = json!({"phoneVerify": 0, "stSearchVerify": 1, "friVerify": 1, "groupVerify": 1, "displayFollows": 1, "displayPhone": 0, "displayBirthday": 0});
+    let expected = json!({"phoneVerify": 0, "stSearchVerify": 1, "friVerify": 1, "groupVerify": 1, "displayFollows": 1, "displayPhone": 0, "displayBirthday": 0, "displayEmail": 0});
     assert_eq!(me.post("/user/get_privacy", json!({})).await.body["result"], expected);
     assert_eq!(
         me.post("/user/set_privacy", json!({})).await.code(),

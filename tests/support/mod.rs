@@ -71,6 +71,35 @@ pub fn sns_client() -> aws_sdk_sns::Client {
     aws_sdk_sns::Client::from_conf(conf)
 }
 
+#[cfg(feature = "ses")]
+pub fn ses_client() -> aws_sdk_sesv2::Client {
+    let conf = aws_sdk_sesv2::Config::builder()
+        .behavior_version(aws_sdk_sesv2::config::BehaviorVersion::latest())
+        .region(aws_sdk_sesv2::config::Region::new("us-east-1"))
+        .credentials_provider(aws_credentials())
+        .endpoint_url(moto_url())
+        .build();
+    aws_sdk_sesv2::Client::from_conf(conf)
+}
+
+/// The sender of test email, from a domain verified in moto's SES once per process (SES
+/// refuses a sender that is not a verified identity, and so does moto).
+pub const TEST_EMAIL_FROM: &str = "codes@roster.test";
+
+#[cfg(feature = "ses")]
+pub async fn verified_sender() {
+    static DONE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    DONE.get_or_init(|| async {
+        ses_client()
+            .create_email_identity()
+            .email_identity("roster.test")
+            .send()
+            .await
+            .expect("create the sender identity in moto");
+    })
+    .await;
+}
+
 #[cfg(feature = "s3")]
 pub fn s3_client() -> aws_sdk_s3::Client {
     let conf = aws_sdk_s3::Config::builder()
@@ -146,17 +175,27 @@ fn challenge_for(config: &Config) -> Option<Arc<dyn roster::ports::ChallengeVeri
     }
 }
 
-/// Local runs read SMS from the outbox; DynamoDB runs send them through moto's SNS.
-fn messages_for(kind: StoreKind, outbox: &Arc<LocalOutbox>) -> (Arc<dyn MessageSender>, SmsProbe) {
+/// Local runs read SMS and email from the outbox; DynamoDB runs send SMS through moto's
+/// SNS and email through moto's SES v2.
+async fn messages_for(kind: StoreKind, outbox: &Arc<LocalOutbox>) -> (Arc<dyn MessageSender>, SmsProbe) {
     match kind {
         StoreKind::Sqlite => (outbox.clone(), SmsProbe::Outbox(outbox.clone())),
-        #[cfg(feature = "sns")]
-        StoreKind::Dynamodb => (
-            Arc::new(roster::adapters::sns_sender::SnsSender::new(sns_client(), None)),
-            SmsProbe::Moto,
-        ),
-        #[cfg(not(feature = "sns"))]
-        StoreKind::Dynamodb => panic!("built without the sns feature"),
+        #[cfg(all(feature = "sns", feature = "ses"))]
+        StoreKind::Dynamodb => {
+            verified_sender().await;
+            let sender = roster::adapters::by_channel::ByChannel {
+                sms: Arc::new(roster::adapters::sns_sender::SnsSender::new(sns_client(), None)),
+                email: Arc::new(roster::adapters::ses_sender::SesSender::new(
+                    ses_client(),
+                    TEST_EMAIL_FROM.into(),
+                    None,
+                    "Your Roster verification code".into(),
+                )),
+            };
+            (Arc::new(sender), SmsProbe::Moto)
+        }
+        #[cfg(not(all(feature = "sns", feature = "ses")))]
+        StoreKind::Dynamodb => panic!("built without the sns and ses features"),
     }
 }
 
@@ -226,7 +265,7 @@ impl TestApp {
         };
         let local = LocalAdapters::in_folder(dir.path(), "http://127.0.0.1:7700", &secrets, clock.clone())
             .expect("local adapters");
-        let (messages, probe) = messages_for(kind, &local.outbox);
+        let (messages, probe) = messages_for(kind, &local.outbox).await;
         let challenge = challenge_for(&config);
         let adapters = Adapters {
             store,
@@ -336,24 +375,26 @@ impl TestApp {
         self.request(Method::GET, path, None, DEFAULT_IP).await
     }
 
-    /// Every SMS this app sent to `e164`, oldest first.
-    pub async fn sms_to(&self, e164: &str) -> Vec<String> {
+    /// Every message this app sent to `address` (an E.164 phone or an email address),
+    /// oldest first.
+    pub async fn sms_to(&self, address: &str) -> Vec<String> {
         match &self.sms {
             SmsProbe::Outbox(outbox) => outbox
                 .list()
                 .unwrap()
                 .into_iter()
-                .filter(|m| m.to == e164)
+                .filter(|m| m.to == address)
                 .map(|m| m.text)
                 .collect(),
-            SmsProbe::Moto => moto_sms_to(e164).await,
+            SmsProbe::Moto if address.starts_with('+') => moto_sms_to(address).await,
+            SmsProbe::Moto => moto_emails_to(address).await.into_iter().map(|m| m.body).collect(),
         }
     }
 
-    /// The code in the latest SMS to `e164`.
-    pub async fn last_code(&self, e164: &str) -> String {
-        let texts = self.sms_to(e164).await;
-        let last = texts.last().unwrap_or_else(|| panic!("no SMS to {e164}"));
+    /// The code in the latest message to `address`.
+    pub async fn last_code(&self, address: &str) -> String {
+        let texts = self.sms_to(address).await;
+        let last = texts.last().unwrap_or_else(|| panic!("no message to {address}"));
         code_in(last)
     }
 }
@@ -376,6 +417,18 @@ pub async fn moto_sms_to(e164: &str) -> Vec<String> {
     let mut out = vec![];
     collect_sms(&data, e164, &mut out);
     out
+}
+
+/// The email moto's SES recorded for an address.
+pub async fn moto_emails_to(address: &str) -> Vec<moto::Email> {
+    let url = format!("{}/moto-api/data.json", moto_url());
+    let data: Value = reqwest::get(&url)
+        .await
+        .expect("moto data.json")
+        .json()
+        .await
+        .expect("moto json");
+    moto::emails_to(&data, address)
 }
 
 fn collect_sms(v: &Value, e164: &str, out: &mut Vec<String>) {
@@ -432,6 +485,18 @@ pub fn new_phone() -> (String, String) {
     let national = format!("139{n:08}");
     let e164 = format!("+86{national}");
     (national, e164)
+}
+
+/// An email address no other test uses, with upper-case letters in it (an address is
+/// one identity whatever its case; this one's canonical form is its lower case).
+pub fn new_email() -> (String, String) {
+    let mut b = [0u8; 8];
+    OsRandom.fill(&mut b);
+    let seq = PHONE_SEQ.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let local = format!("Ann.{}{seq}", hex::encode(b));
+    let given = format!("{local}@Example.COM");
+    let canonical = given.to_lowercase();
+    (given, canonical)
 }
 
 pub fn phone_body(national: &str) -> Value {

@@ -1,14 +1,15 @@
-//! Logins: password (per login identifier, with exponential backoff) and SMS code
-//! (creating the account on first use).
+//! Logins: password (per login identifier, with exponential backoff) and a code sent by
+//! SMS or email (creating the account on first use).
 
 use std::net::IpAddr;
 
 use crate::auth::passwords;
 use crate::auth::sessions::{new_session, NewSession, SessionKind};
-use crate::domain::{CodePurpose, Device, LoginId, Nickname, Password, PhoneNumber, Recipient, UserId};
+use crate::domain::{CodePurpose, Device, LoginId, Nickname, Password, Recipient, UserId};
 use crate::error::Error;
 use crate::ports::StoreError;
 use crate::state::AppState;
+use crate::store::profile::Contact;
 use crate::store::{self, login_failures, Tx, TxError};
 use crate::verification::{check_code, PresentedCode};
 
@@ -185,14 +186,14 @@ pub async fn login_password(
     }
 }
 
-pub struct SmsLogin {
+pub struct CodeLogin {
     pub user: UserId,
     pub session: NewSession,
     pub first_login: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
-enum SmsStep {
+enum CodeStep {
     Code,
     Marker,
     Profile,
@@ -200,22 +201,43 @@ enum SmsStep {
     Session,
 }
 
-/// The nickname of an account created by SMS login: `user` and the last four digits.
-fn default_nickname(phone: &PhoneNumber) -> Result<Nickname, Error> {
-    let national = phone.national();
-    let tail = &national[national.len().saturating_sub(4)..];
-    Ok(Nickname::parse(&format!("user{tail}"))?)
+/// The nickname of an account created by a code login: `user` and the phone's last four
+/// digits, or the email address's local part.
+fn default_nickname(to: &Recipient) -> Result<Nickname, Error> {
+    let name = match to {
+        Recipient::Phone(phone) => {
+            let national = phone.national();
+            format!("user{}", &national[national.len().saturating_sub(4)..])
+        }
+        Recipient::Email(email) => {
+            let local: String = email
+                .as_str()
+                .split('@')
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take(20)
+                .collect();
+            if local.is_empty() {
+                "user".to_string()
+            } else {
+                local
+            }
+        }
+    };
+    Ok(Nickname::parse(&name).or_else(|_| Nickname::parse("user"))?)
 }
 
-pub async fn login_sms(
+/// Signs in with a `login` code sent by SMS or email, creating the account on first use
+/// (the phone or the email is then its login identity).
+pub async fn login_code(
     state: &AppState,
-    phone: &PhoneNumber,
+    to: &Recipient,
     code: &PresentedCode,
     device: &Device,
-) -> Result<SmsLogin, Error> {
-    let to = Recipient::Phone(phone.clone());
-    let id = LoginId::Phone(phone.clone());
-    let matched = check_code(state, &to, CodePurpose::Login, code).await?;
+) -> Result<CodeLogin, Error> {
+    let id = to.login_id().ok_or(Error::CodeExpired)?;
+    let matched = check_code(state, to, CodePurpose::Login, code).await?;
     let marker_key = store::markers::key(&id);
     // Twice at most: a first login can lose the race to create the account to another.
     for _ in 0..2 {
@@ -226,37 +248,46 @@ pub async fn login_sms(
         let first_login = owner.is_none();
         let user = owner.unwrap_or_else(|| UserId::from_minted(state.random.token(UserId::BYTES)));
         let session = new_session(state, &user, SessionKind::Cookie, device);
-        let mut tx = Tx::new().step(SmsStep::Code, matched.consume());
+        let mut tx = Tx::new().step(CodeStep::Code, matched.consume());
         tx = if first_login {
             let now = state.clock.now_millis();
-            tx.step(SmsStep::Marker, store::markers::claim(&id, &user))
+            let contact = match to {
+                Recipient::Phone(phone) => Contact {
+                    phone: Some(phone),
+                    email: None,
+                },
+                Recipient::Email(email) => Contact {
+                    phone: None,
+                    email: Some(email),
+                },
+            };
+            let nickname = default_nickname(to)?;
+            tx.step(CodeStep::Marker, store::markers::claim(&id, &user))
                 .step(
-                    SmsStep::Profile,
-                    store::profile::create(
-                        &user,
-                        Some(phone),
-                        &default_nickname(phone)?,
-                        state.config.limits.default_level,
-                        now,
-                    ),
+                    CodeStep::Profile,
+                    store::profile::create(&user, contact, &nickname, state.config.limits.default_level, now),
                 )
-                .step(SmsStep::Credential, store::credential::create(&user, None))
+                .step(
+                    CodeStep::Profile,
+                    store::names::put(&user, store::names::NameKind::Nickname, nickname.as_str()),
+                )
+                .step(CodeStep::Credential, store::credential::create(&user, None))
         } else {
-            tx.step(SmsStep::Marker, store::markers::check_owner(&id, &user))
-                .step(SmsStep::Credential, store::credential::open_session(&user))
+            tx.step(CodeStep::Marker, store::markers::check_owner(&id, &user))
+                .step(CodeStep::Credential, store::credential::open_session(&user))
         };
-        tx = tx.step(SmsStep::Session, session.create.clone());
+        tx = tx.step(CodeStep::Session, session.create.clone());
         match tx.commit(state.store.as_ref()).await {
             Ok(()) => {
-                return Ok(SmsLogin {
+                return Ok(CodeLogin {
                     user,
                     session,
                     first_login,
                 })
             }
-            Err(TxError::Failed(SmsStep::Marker)) => continue,
-            Err(TxError::Failed(SmsStep::Code) | TxError::Conflict) => return Err(Error::CodeExpired),
-            Err(TxError::Failed(step)) => return Err(Error::Internal(format!("SMS login step {step:?} failed"))),
+            Err(TxError::Failed(CodeStep::Marker)) => continue,
+            Err(TxError::Failed(CodeStep::Code) | TxError::Conflict) => return Err(Error::CodeExpired),
+            Err(TxError::Failed(step)) => return Err(Error::Internal(format!("code login step {step:?} failed"))),
             Err(TxError::Store(e)) => return Err(e.into()),
         }
     }

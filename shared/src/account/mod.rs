@@ -1,6 +1,7 @@
 //! The `account` endpoint group: sign-up, logins (password, SMS code, OAuth), tokens,
-//! sessions, password flows and account deletion. `routes.rs` is the edge; each use case
+//! sessions, password flows, phone and email changes, and account deletion. `routes.rs` is the edge; each use case
 //! has its service file.
+mod contact;
 mod deletion;
 mod directory;
 mod login;

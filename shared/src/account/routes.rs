@@ -10,10 +10,10 @@ use axum::routing::{get, post};
 use serde_json::{json, Value};
 
 use super::sessions::Scope;
-use super::{deletion, directory, login, oauth, password, sessions as own_sessions, signup, tokens};
+use super::{contact, deletion, directory, login, oauth, password, sessions as own_sessions, signup, tokens};
 use crate::auth::sessions::{all_sessions, clear_cookie, set_cookie, SessionKind, SessionView};
 use crate::auth::Credential;
-use crate::domain::{Device, EmailAddress, LoginId, Nickname, Password, UserId, Username, ValidationError};
+use crate::domain::{Device, EmailAddress, LoginId, Nickname, Password, Recipient, UserId, Username, ValidationError};
 use crate::http::{cacheable, ok, ok_with, ApiResult, ClientIp, Input, Routes};
 use crate::state::AppState;
 use crate::verification::{PresentedCode, VerificationToken};
@@ -23,6 +23,7 @@ pub fn routes() -> Routes {
         ("/user/register", post(register)),
         ("/user/login", post(login)),
         ("/user/login_sms", post(login_sms)),
+        ("/user/login_email", post(login_email)),
         ("/user/verify_account", post(verify_account)),
         ("/user/logout", post(logout)),
         ("/user/reset_password", post(reset_password)),
@@ -30,6 +31,8 @@ pub fn routes() -> Routes {
         ("/user/get_token", get(get_token).post(get_token)),
         ("/user/sessions", get(sessions)),
         ("/user/sessions/revoke", post(revoke_sessions)),
+        ("/user/change_phone", post(change_phone)),
+        ("/user/change_email", post(change_email)),
         ("/user/delete_account", post(delete_account)),
         ("/oauth/token", post(oauth::token)),
         ("/.well-known/jwks.json", get(jwks)),
@@ -142,11 +145,20 @@ async fn login(State(state): State<AppState>, ClientIp(ip): ClientIp, input: Inp
 }
 
 async fn login_sms(State(state): State<AppState>, input: Input) -> ApiResult {
-    let phone = input.phone()?;
+    let to = Recipient::Phone(input.phone()?);
+    login_code(&state, &input, &to).await
+}
+
+async fn login_email(State(state): State<AppState>, input: Input) -> ApiResult {
+    let to = Recipient::Email(EmailAddress::parse("email", &input.string("email")?)?);
+    login_code(&state, &input, &to).await
+}
+
+async fn login_code(state: &AppState, input: &Input, to: &Recipient) -> ApiResult {
     let code = PresentedCode::parse(&input.string("code")?)?;
-    let device = device(&input)?;
-    let login = login::login_sms(&state, &phone, &code, &device).await?;
-    let token = tokens::im_token(&state, &login.user, None, vec![])?;
+    let device = device(input)?;
+    let login = login::login_code(state, to, &code, &device).await?;
+    let token = tokens::im_token(state, &login.user, None, vec![])?;
     let res = ok_with(json!({ "id": login.user, "token": token, "isFirstLogin": login.first_login }))?;
     Ok(with_cookie(
         res,
@@ -263,6 +275,37 @@ async fn get_token(State(state): State<AppState>, cred: Credential, input: Input
     }
     let token = tokens::im_token(&state, &cred.user, act, members)?;
     ok_with(json!({ "userId": cred.user, "token": token }))
+}
+
+fn original_code(input: &Input) -> Result<Option<PresentedCode>, ValidationError> {
+    match input.opt_string("originalCode")?.filter(|c| !c.is_empty()) {
+        Some(c) => Ok(Some(PresentedCode::parse_as("originalCode", &c)?)),
+        None => Ok(None),
+    }
+}
+
+async fn change_phone(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
+    let phone = input.phone()?;
+    let code = PresentedCode::parse(&input.string("code")?)?;
+    let original = original_code(&input)?;
+    let codes = contact::Codes {
+        new: &code,
+        original: original.as_ref(),
+    };
+    contact::change_phone(&state, &cred, &phone, codes).await?;
+    ok()
+}
+
+async fn change_email(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
+    let email = EmailAddress::parse("email", &input.string("email")?)?;
+    let code = PresentedCode::parse(&input.string("code")?)?;
+    let original = original_code(&input)?;
+    let codes = contact::Codes {
+        new: &code,
+        original: original.as_ref(),
+    };
+    contact::change_email(&state, &cred, &email, codes).await?;
+    ok()
 }
 
 async fn delete_account(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {

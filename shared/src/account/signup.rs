@@ -8,6 +8,8 @@ use crate::auth::sessions::{new_session, NewSession, SessionKind};
 use crate::domain::{CodePurpose, Device, LoginId, Nickname, Password, Recipient, UserId, Username, ValidationError};
 use crate::error::Error;
 use crate::state::AppState;
+use crate::store::names::{self, NameKind};
+use crate::store::profile::Contact;
 use crate::store::{self, Tx, TxError};
 use crate::verification::{read_token, VerificationToken, Verified};
 
@@ -24,6 +26,7 @@ enum Step {
     Marker,
     Username,
     Profile,
+    Names,
     Credential,
     Session,
 }
@@ -47,9 +50,16 @@ pub async fn register(
     let user = UserId::from_minted(state.random.token(UserId::BYTES));
     let session = new_session(state, &user, SessionKind::Cookie, device);
     let now = state.clock.now_millis();
-    let phone = match verified.as_ref().map(|v| &v.to) {
-        Some(Recipient::Phone(p)) => Some(p),
-        _ => None,
+    let contact = match verified.as_ref().map(|v| &v.to) {
+        Some(Recipient::Phone(p)) => Contact {
+            phone: Some(p),
+            email: None,
+        },
+        Some(Recipient::Email(e)) => Contact {
+            phone: None,
+            email: Some(e),
+        },
+        None => Contact::default(),
     };
     let mut tx = Tx::new();
     if let Some(v) = &verified {
@@ -59,17 +69,20 @@ pub async fn register(
             .step(Step::Marker, store::markers::claim(&id, &user));
     }
     if let Some(name) = username {
-        tx = tx.step(
-            Step::Username,
-            store::markers::claim(&LoginId::Username(name.clone()), &user),
-        );
+        tx = tx
+            .step(
+                Step::Username,
+                store::markers::claim(&LoginId::Username(name.clone()), &user),
+            )
+            .step(Step::Names, names::put(&user, NameKind::Username, name.as_str()));
     }
-    let mut profile = store::profile::create(&user, phone, nickname, state.config.limits.default_level, now);
+    let mut profile = store::profile::create(&user, contact, nickname, state.config.limits.default_level, now);
     if let (Some(name), crate::ports::TxOp::Put { item, .. }) = (username, &mut profile) {
         *item = store::profile::with_username(item.clone(), name);
     }
     tx = tx
         .step(Step::Profile, profile)
+        .step(Step::Names, names::put(&user, NameKind::Nickname, nickname.as_str()))
         .step(Step::Credential, store::credential::create(&user, Some(hash)))
         .step(Step::Session, session.create.clone());
     match tx.commit(state.store.as_ref()).await {
@@ -84,9 +97,9 @@ pub async fn register(
         }),
         Err(TxError::Failed(Step::Username)) => Err(Error::UsernameTaken),
         // Fresh random ids cannot exist already.
-        Err(TxError::Failed(step @ (Step::Profile | Step::Credential | Step::Session))) => Err(Error::Internal(
-            format!("a new account's {step:?} item already existed"),
-        )),
+        Err(TxError::Failed(step @ (Step::Profile | Step::Names | Step::Credential | Step::Session))) => Err(
+            Error::Internal(format!("a new account's {step:?} item already existed")),
+        ),
         Err(TxError::Store(e)) => Err(e.into()),
     }
 }

@@ -1,11 +1,14 @@
-//! Adapters: the ports implemented for AWS (DynamoDB, SNS, S3) and for a laptop
+//! Adapters: the ports implemented for AWS (DynamoDB, SNS, SES, S3) and for a laptop
 //! (SQLite file, local outbox, local upload folder).
+pub mod by_channel;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb_store;
 pub mod local_outbox;
 pub mod local_uploads;
 #[cfg(feature = "s3")]
 pub mod s3_uploads;
+#[cfg(feature = "ses")]
+pub mod ses_sender;
 #[cfg(feature = "hosted-captcha")]
 pub mod site_verify;
 #[cfg(feature = "sns")]

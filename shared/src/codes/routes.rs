@@ -5,7 +5,7 @@ use axum::routing::{get, post};
 
 use super::service;
 use crate::captcha;
-use crate::domain::{regions, CodePurpose, Recipient};
+use crate::domain::{regions, CodePurpose, EmailAddress, Recipient};
 use crate::http::{cacheable, ok, ok_with, ApiResult, ClientIp, Input, Routes};
 use crate::state::AppState;
 use crate::verification::{self, PresentedCode};
@@ -18,6 +18,8 @@ pub fn routes() -> Routes {
         ("/user/send_code_yp", post(send_code)),
         ("/user/verify_code", post(verify_code)),
         ("/user/verify_code_yp", post(verify_code)),
+        ("/user/send_email_code", post(send_email_code)),
+        ("/user/verify_email_code", post(verify_email_code)),
         ("/user/get_sms_img_code", get(get_sms_img_code).post(get_sms_img_code)),
     ]
 }
@@ -33,29 +35,47 @@ async fn check_phone_available(State(state): State<AppState>, input: Input) -> A
 }
 
 async fn send_code(State(state): State<AppState>, ClientIp(ip): ClientIp, input: Input) -> ApiResult {
-    let phone = input.phone()?;
+    let to = Recipient::Phone(input.phone()?);
+    send_to(&state, ip, &input, &to).await
+}
+
+async fn send_email_code(State(state): State<AppState>, ClientIp(ip): ClientIp, input: Input) -> ApiResult {
+    let to = Recipient::Email(EmailAddress::parse("email", &input.string("email")?)?);
+    send_to(&state, ip, &input, &to).await
+}
+
+async fn send_to(state: &AppState, ip: std::net::IpAddr, input: &Input, to: &Recipient) -> ApiResult {
     let purpose = CodePurpose::parse(input.opt_string("purpose")?.as_deref())?;
     let captcha_solved = match (input.opt_string("verifyId")?, input.opt_string("captchaToken")?) {
         (Some(id), _) => {
             let answer = input.string("verifyCode")?;
-            captcha::solve(&state, &id, &answer).await?;
+            captcha::solve(state, &id, &answer).await?;
             true
         }
         (None, Some(token)) => {
-            captcha::verify_hosted(&state, &token, ip).await?;
+            captcha::verify_hosted(state, &token, ip).await?;
             true
         }
         (None, None) => false,
     };
-    service::send_code(&state, &phone, purpose, ip, captcha_solved).await?;
+    service::send_code(state, to, purpose, ip, captcha_solved).await?;
     ok()
 }
 
 async fn verify_code(State(state): State<AppState>, input: Input) -> ApiResult {
-    let phone = input.phone()?;
+    let to = Recipient::Phone(input.phone()?);
+    verify_for(&state, &input, &to).await
+}
+
+async fn verify_email_code(State(state): State<AppState>, input: Input) -> ApiResult {
+    let to = Recipient::Email(EmailAddress::parse("email", &input.string("email")?)?);
+    verify_for(&state, &input, &to).await
+}
+
+async fn verify_for(state: &AppState, input: &Input, to: &Recipient) -> ApiResult {
     let purpose = CodePurpose::parse(input.opt_string("purpose")?.as_deref())?;
     let code = PresentedCode::parse(&input.string("code")?)?;
-    let token = verification::verify_code(&state, &Recipient::Phone(phone), purpose, &code).await?;
+    let token = verification::verify_code(state, to, purpose, &code).await?;
     ok_with(serde_json::json!({ "verification_token": token }))
 }
 

@@ -19,17 +19,20 @@ enum Step {
     Code,
 }
 
+/// Sends a code by SMS or email. Both channels share the rules and the limits: per
+/// address, per client network and the global daily budget (one budget for both).
 pub async fn send_code(
     state: &AppState,
-    phone: &PhoneNumber,
+    to: &Recipient,
     purpose: CodePurpose,
     ip: IpAddr,
     captcha_solved: bool,
 ) -> Result<(), Error> {
-    if !state.config.sms_regions.allows(phone.region().value()) {
-        return Err(Error::RegionNotServed(phone.region().value()));
+    if let Recipient::Phone(phone) = to {
+        if !state.config.sms_regions.allows(phone.region().value()) {
+            return Err(Error::RegionNotServed(phone.region().value()));
+        }
     }
-    let to = Recipient::Phone(phone.clone());
     let limits = &state.config.limits;
     let now = state.clock.now_secs();
     let (hour, day) = (now.div_euclid(3600), now.div_euclid(86_400));
@@ -42,22 +45,25 @@ pub async fn send_code(
         limits.sms_per_ip_hour.min(limits.sms_captcha_after_per_ip_hour)
     };
 
-    let test_code = state.config.test_numbers.get(phone.e164());
+    let test_code = match to {
+        Recipient::Phone(phone) => state.config.test_numbers.get(phone.e164()),
+        Recipient::Email(_) => None,
+    };
     let code = match test_code {
         Some(fixed) => fixed.clone(),
         None => state.random.digits(CODE_LEN),
     };
-    let tag = code_tag(state, &to, purpose, &code);
+    let tag = code_tag(state, to, purpose, &code);
     let count = store::codes::bounded_increment;
     let tx = Tx::new()
-        .step(Step::Gap, store::codes::take_gap(&to, now + limits.sms_gap_secs))
+        .step(Step::Gap, store::codes::take_gap(to, now + limits.sms_gap_secs))
         .step(
             Step::PerHour,
-            count(keys::sends_per_hour(&to, hour), limits.sms_per_phone_hour, hour_end),
+            count(keys::sends_per_hour(to, hour), limits.sms_per_phone_hour, hour_end),
         )
         .step(
             Step::PerDay,
-            count(keys::sends_per_day(&to, day), limits.sms_per_phone_day, day_end),
+            count(keys::sends_per_day(to, day), limits.sms_per_phone_day, day_end),
         )
         .step(
             Step::PerNetwork,
@@ -69,31 +75,31 @@ pub async fn send_code(
         )
         .step(
             Step::Code,
-            store::codes::create(&to, purpose, tag, now + limits.code_ttl_secs),
+            store::codes::create(to, purpose, tag, now + limits.code_ttl_secs),
         );
     match tx.commit(state.store.as_ref()).await {
         Ok(()) => {}
         Err(TxError::Failed(step)) => {
             return Err(match step {
-                Step::Gap => Error::Throttled("a code was sent to this phone less than a minute ago"),
-                Step::PerHour => Error::Throttled("this phone has had too many codes this hour"),
-                Step::PerDay => Error::Throttled("this phone has had too many codes today"),
+                Step::Gap => Error::Throttled("a code was sent to this address less than a minute ago"),
+                Step::PerHour => Error::Throttled("this address has had too many codes this hour"),
+                Step::PerDay => Error::Throttled("this address has had too many codes today"),
                 Step::PerNetwork if !captcha_solved && captcha_gates => Error::CaptchaRequired,
                 Step::PerNetwork => Error::Throttled("too many codes from this network this hour"),
                 Step::Global | Step::Code => Error::Throttled("the service has sent its daily number of codes"),
             });
         }
         // Lost a race with a concurrent send for the same phone.
-        Err(TxError::Conflict) => return Err(Error::Throttled("a code is being sent to this phone")),
+        Err(TxError::Conflict) => return Err(Error::Throttled("a code is being sent to this address")),
         Err(TxError::Store(e)) => return Err(e.into()),
     }
     if test_code.is_some() {
-        tracing::info!(phone = %phone.masked(), "test number: fixed code, no SMS");
+        tracing::info!(to = %to.masked(), "test number: fixed code, no SMS");
         return Ok(());
     }
     let text = format!("Your {} verification code is {code}", state.config.product_name);
-    state.messages.send(&to, &text).await?;
-    tracing::info!(phone = %phone.masked(), purpose = purpose.as_str(), "code sent");
+    state.messages.send(to, &text).await?;
+    tracing::info!(to = %to.masked(), channel = to.channel(), purpose = purpose.as_str(), "code sent");
     Ok(())
 }
 

@@ -243,6 +243,8 @@ pub struct Privacy {
     pub display_phone: bool,
     /// Anyone may see the birthday.
     pub display_birthday: bool,
+    /// Anyone may see the email address.
+    pub display_email: bool,
 }
 
 impl Default for Privacy {
@@ -255,6 +257,7 @@ impl Default for Privacy {
             display_follows: true,
             display_phone: false,
             display_birthday: false,
+            display_email: false,
         }
     }
 }
@@ -269,6 +272,7 @@ pub struct PrivacyChange {
     pub display_follows: Option<bool>,
     pub display_phone: Option<bool>,
     pub display_birthday: Option<bool>,
+    pub display_email: Option<bool>,
 }
 
 impl PrivacyChange {

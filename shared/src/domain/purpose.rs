@@ -9,6 +9,12 @@ pub enum CodePurpose {
     Login,
     Reset,
     Delete,
+    /// Sent to the new number of a phone change.
+    ChangePhone,
+    /// Sent to the new address of an email change.
+    ChangeEmail,
+    /// Sent to the current phone or email: proves the owner asks for the change.
+    VerifyOwner,
 }
 
 impl CodePurpose {
@@ -19,10 +25,13 @@ impl CodePurpose {
             Some("login") => CodePurpose::Login,
             Some("reset") => CodePurpose::Reset,
             Some("delete") => CodePurpose::Delete,
+            Some("change_phone") => CodePurpose::ChangePhone,
+            Some("change_email") => CodePurpose::ChangeEmail,
+            Some("verify_owner") => CodePurpose::VerifyOwner,
             Some(_) => {
                 return Err(ValidationError::new(
                     "purpose",
-                    "must be one of verify, register, login, reset, delete",
+                    "must be one of verify, register, login, reset, delete, change_phone, change_email, verify_owner",
                 ))
             }
         })
@@ -34,6 +43,9 @@ impl CodePurpose {
             CodePurpose::Login => "login",
             CodePurpose::Reset => "reset",
             CodePurpose::Delete => "delete",
+            CodePurpose::ChangePhone => "change_phone",
+            CodePurpose::ChangeEmail => "change_email",
+            CodePurpose::VerifyOwner => "verify_owner",
         }
     }
 }

@@ -25,6 +25,7 @@ pub mod codes {
     pub const BUILT_IN_FOLLOW_GROUP: u16 = 3102;
     pub const USERNAME_TAKEN: u16 = 3002;
     pub const EMAIL_TAKEN: u16 = 3003;
+    pub const PHONE_CHANGE_LIMIT: u16 = 3004;
     pub const LEVEL_TOO_LOW: u16 = 3200;
 }
 
@@ -69,6 +70,7 @@ impl IntoResponse for Error {
             Error::UsernameTaken => business(codes::USERNAME_TAKEN, message),
             Error::EmailTaken => business(codes::EMAIL_TAKEN, message),
             Error::LevelTooLow => business(codes::LEVEL_TOO_LOW, message),
+            Error::PhoneChangeLimit(_) => business(codes::PHONE_CHANGE_LIMIT, message),
             Error::RelationLimit(_) => business(codes::RELATION_LIMIT, message),
             Error::FollowRefused => business(codes::FOLLOW_REFUSED, message),
             Error::BuiltInFollowGroup => business(codes::BUILT_IN_FOLLOW_GROUP, message),

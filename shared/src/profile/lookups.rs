@@ -14,7 +14,7 @@ use crate::state::AppState;
 use crate::store::feeds;
 use crate::store::profile::{self, Profile};
 use crate::store::relations::{self, Edge, Status};
-use crate::store::{codes, keys, markers, Tx, TxError};
+use crate::store::{codes, keys, markers, names, Tx, TxError};
 
 /// A user read by id, with their relation counts and, when their `displayFollows`
 /// allows (or it is the user themself), whom they follow and their first fans.
@@ -180,4 +180,68 @@ pub async fn find(
         return Err(not_found());
     }
     Ok((owner, found))
+}
+
+/// One page of a name search: cards (with the username) of the users whose nickname or
+/// username starts with the keyword, in name order.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchPage {
+    pub list: Vec<SearchHit>,
+    /// Pass as `cursor` for the next page; null on the last.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchHit {
+    #[serde(flatten)]
+    pub card: Card,
+    pub username: String,
+}
+
+/// Searches the name directory. Counted as a look-up (the session check goes with the
+/// count); then one index query and one batched read of the found profiles and of
+/// whether each blocked the caller (those are left out).
+pub async fn search(
+    state: &AppState,
+    cred: &Credential,
+    ip: IpAddr,
+    kind: names::NameKind,
+    keyword: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<SearchPage, Error> {
+    let (counted, found) = tokio::join!(
+        count_lookup(state, cred, ip),
+        names::search(state, kind, keyword, after, limit)
+    );
+    counted?;
+    let found = found?;
+    let mut keys = Vec::with_capacity(found.users.len() * 2);
+    for user in &found.users {
+        keys.push(profile::key(user));
+        keys.push(relations::block_key(user, &cred.user));
+    }
+    let read = if keys.is_empty() {
+        vec![]
+    } else {
+        state.store.batch_get(&keys).await?
+    };
+    let viewer = Viewer(&cred.user);
+    let mut list = vec![];
+    for (user, pair) in found.users.iter().zip(read.chunks(2)) {
+        let (Some(Some(item)), Some(None)) = (pair.first(), pair.get(1)) else {
+            continue;
+        };
+        let p = Profile::from_item(item)?;
+        list.push(SearchHit {
+            card: viewer.card(user, &p),
+            username: p.username.clone(),
+        });
+    }
+    Ok(SearchPage {
+        list,
+        next_cursor: found.next,
+    })
 }

@@ -3,6 +3,7 @@
 
 use axum::extract::{Multipart, Path, RawQuery, State};
 use axum::routing::post;
+use base64::Engine;
 use serde_json::json;
 
 use super::avatars;
@@ -41,6 +42,7 @@ pub fn routes() -> Routes {
             axum::routing::get(find_by_phone).post(find_by_phone),
         ),
         ("/user/find_user", axum::routing::get(find_user).post(find_user)),
+        ("/user/search", axum::routing::get(search).post(search)),
         ("/user/{id}", axum::routing::get(user).post(user)),
     ]
 }
@@ -111,6 +113,7 @@ async fn own_info(State(state): State<AppState>, cred: Credential) -> ApiResult 
         "nickname": p.nickname,
         "region": p.phone.as_ref().map(|ph| ph.region().to_string()).unwrap_or_default(),
         "phone": p.phone.as_ref().map(|ph| ph.national().to_string()).unwrap_or_default(),
+        "email": p.email.as_ref().map(|e| e.as_str().to_string()).unwrap_or_default(),
         "gender": p.gender,
         "portraitUri": p.portrait_uri,
         "stAccount": p.st_account,
@@ -216,6 +219,47 @@ async fn find_user(State(state): State<AppState>, ClientIp(ip): ClientIp, cred: 
     }))
 }
 
+/// At most this many users in one page of a name search.
+const MAX_SEARCH_PAGE: usize = 50;
+
+/// `GET /user/search?keyword=&by=nickname|username&limit=&cursor=`: users by name prefix.
+async fn search(State(state): State<AppState>, ClientIp(ip): ClientIp, cred: Credential, input: Input) -> ApiResult {
+    let keyword = crate::store::names::fold(&input.string("keyword")?);
+    if keyword.is_empty() || keyword.chars().count() > 32 {
+        return Err(ValidationError::new("keyword", "must be 1 to 32 characters: the start of a name").into());
+    }
+    let kind = match input.opt_string("by")?.as_deref() {
+        None | Some("" | "nickname") => crate::store::names::NameKind::Nickname,
+        Some("username") => crate::store::names::NameKind::Username,
+        Some(_) => return Err(ValidationError::new("by", "must be nickname or username").into()),
+    };
+    let limit = match input.opt_string("limit")? {
+        None => 20,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=MAX_SEARCH_PAGE).contains(l))
+            .ok_or_else(|| ValidationError::new("limit", "must be a number from 1 to 50"))?,
+    };
+    // The cursor is the last entry of the previous page: it must belong to this search.
+    let after = match input.opt_string("cursor")?.filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => Some(
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(c.as_bytes())
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .filter(|c| c.starts_with(&keyword))
+                .ok_or_else(|| ValidationError::new("cursor", "is not a nextCursor of this search"))?,
+        ),
+    };
+    let mut page = lookups::search(&state, &cred, ip, kind, &keyword, after.as_deref(), limit).await?;
+    page.next_cursor = page
+        .next_cursor
+        .map(|c| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(c.as_bytes()));
+    ok_with(page)
+}
+
 async fn set_nickname(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
     let nickname = Nickname::parse(&input.string("nickname")?)?;
     settings::set_nickname(&state, &cred, &nickname).await?;
@@ -261,6 +305,7 @@ async fn set_privacy(State(state): State<AppState>, cred: Credential, input: Inp
         display_follows: input.opt_flag("displayFollows")?,
         display_phone: input.opt_flag("displayPhone")?,
         display_birthday: input.opt_flag("displayBirthday")?,
+        display_email: input.opt_flag("displayEmail")?,
     };
     settings::set_privacy(&state, &cred, &change).await?;
     ok()
@@ -276,6 +321,7 @@ async fn get_privacy(State(state): State<AppState>, cred: Credential) -> ApiResu
         "displayFollows": i64::from(p.display_follows),
         "displayPhone": i64::from(p.display_phone),
         "displayBirthday": i64::from(p.display_birthday),
+        "displayEmail": i64::from(p.display_email),
     }))
 }
 

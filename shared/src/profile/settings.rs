@@ -8,6 +8,7 @@ use crate::error::Error;
 use crate::ports::{Key, TxOp};
 use crate::state::AppState;
 use crate::store::feeds::{self, Change};
+use crate::store::names::{self, NameKind};
 use crate::store::profile::{self, Profile};
 use crate::store::{keys, markers, Tx, TxError};
 
@@ -21,6 +22,7 @@ enum Step {
     Feed,
     Claim,
     Release,
+    Names,
 }
 
 /// One transaction: the session check and one profile update.
@@ -48,13 +50,19 @@ pub(super) async fn change_seen_by_friends(
         profile.ok_or(Error::Unauthorized)?;
         let n = feeds::seq(head_item.as_ref())?;
         let now = state.clock.now_millis();
-        let tx = Tx::new()
+        let mut tx = Tx::new()
             .step(Step::Session, cred.check_op())
             .step(
                 Step::Profile,
                 profile::set_seen_by_friends(&cred.user, nickname, portrait, n + 1, now),
             )
             .steps(Step::Feed, feeds::append(&head, n, &[Change::user(&cred.user)], now));
+        if let Some(nickname) = nickname {
+            tx = tx.step(
+                Step::Names,
+                names::put(&cred.user, NameKind::Nickname, nickname.as_str()),
+            );
+        }
         match tx.commit(state.store.as_ref()).await {
             Ok(()) => return Ok(()),
             Err(TxError::Failed(Step::Session)) => return Err(cred.rejected()),
@@ -93,11 +101,15 @@ async fn rename(
     cred: &Credential,
     profile_op: TxOp,
     markers: Option<(Key, Option<Key>)>,
+    index: Option<TxOp>,
     taken: Error,
 ) -> Result<(), Error> {
     let mut tx = Tx::new()
         .step(Step::Session, cred.check_op())
         .step(Step::Profile, profile_op);
+    if let Some(index) = index {
+        tx = tx.step(Step::Names, index);
+    }
     if let Some((new, old)) = markers {
         tx = tx.step(Step::Claim, markers::claim_key(new, &cred.user));
         if let Some(old) = old {
@@ -127,7 +139,7 @@ pub async fn set_st_account(state: &AppState, cred: &Credential, account: &StAcc
             old_account.as_ref().map(keys::st_account_marker),
         )
     });
-    rename(state, cred, op, markers, Error::StAccountTaken).await
+    rename(state, cred, op, markers, None, Error::StAccountTaken).await
 }
 
 /// The username is a login identifier: its marker is the one a username login reads.
@@ -141,7 +153,8 @@ pub async fn set_username(state: &AppState, cred: &Credential, name: &Username) 
     let marker = |n: &Username| markers::key(&LoginId::Username(n.clone()));
     let markers = (old_name.as_ref().map(Username::unique_form) != Some(name.unique_form()))
         .then(|| (marker(name), old_name.as_ref().map(marker)));
-    rename(state, cred, op, markers, Error::UsernameTaken).await
+    let index = names::put(&cred.user, NameKind::Username, name.as_str());
+    rename(state, cred, op, markers, Some(index), Error::UsernameTaken).await
 }
 
 /// Today's date (UTC) by the service clock, for date rules.

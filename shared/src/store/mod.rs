@@ -9,6 +9,7 @@ pub mod feeds;
 pub mod keys;
 pub mod login_failures;
 pub mod markers;
+pub mod names;
 pub mod profile;
 pub mod relations;
 pub mod sessions;

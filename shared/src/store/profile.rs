@@ -4,12 +4,18 @@
 
 use super::{corrupt, keys, req_n, req_s};
 use crate::domain::{
-    Birthday, Gender, Nickname, PhoneNumber, PortraitUri, Privacy, PrivacyChange, StAccount, UserId, Username,
+    Birthday, EmailAddress, Gender, Nickname, PhoneNumber, PortraitUri, Privacy, PrivacyChange, StAccount, UserId,
+    Username,
 };
 use crate::error::Error;
 use crate::ports::{Attr, Condition, Item, Key, TxOp, Update};
 
 const PHONE: &str = "phone";
+const EMAIL: &str = "email";
+/// Epoch millis of the last phone changes, newest last, comma separated (at most the
+/// limit's number): the rolling window is exact, and the list is the change's condition.
+const PHONE_CHANGES: &str = "phoneChanges";
+const DISPLAY_EMAIL: &str = "displayEmail";
 const NICKNAME: &str = "nickname";
 const PORTRAIT_URI: &str = "portraitUri";
 const GENDER: &str = "gender";
@@ -36,6 +42,10 @@ pub fn key(user: &UserId) -> Key {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Profile {
     pub phone: Option<PhoneNumber>,
+    pub email: Option<EmailAddress>,
+    /// When the phone number was changed lately (epoch millis, oldest first).
+    pub phone_changes: Vec<i64>,
+    phone_changes_raw: String,
     pub nickname: String,
     pub portrait_uri: String,
     pub gender: String,
@@ -71,8 +81,24 @@ impl Profile {
             Some(p) => Some(PhoneNumber::parse_e164("phone", p).map_err(|e| corrupt(item, e.message))?),
             None => None,
         };
+        let email = match req_s(item, EMAIL)?.to_string() {
+            e if e.is_empty() => None,
+            e => Some(EmailAddress::parse("email", &e).map_err(|err| corrupt(item, err.message))?),
+        };
+        let phone_changes_raw = req_s(item, PHONE_CHANGES)?.to_string();
+        let phone_changes = phone_changes_raw
+            .split(',')
+            .filter(|t| !t.is_empty())
+            .map(|t| {
+                t.parse::<i64>()
+                    .map_err(|_| corrupt(item, format!("`{PHONE_CHANGES}` holds {t:?}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Profile {
             phone,
+            email,
+            phone_changes,
+            phone_changes_raw,
             nickname: req_s(item, NICKNAME)?.to_string(),
             portrait_uri: req_s(item, PORTRAIT_URI)?.to_string(),
             gender: req_s(item, GENDER)?.to_string(),
@@ -85,6 +111,7 @@ impl Profile {
                 display_follows: flag(item, DISPLAY_FOLLOWS)?,
                 display_phone: flag(item, DISPLAY_PHONE)?,
                 display_birthday: flag(item, DISPLAY_BIRTHDAY)?,
+                display_email: flag(item, DISPLAY_EMAIL)?,
             },
             username: req_s(item, USERNAME)?.to_string(),
             birthday: req_s(item, BIRTHDAY)?.to_string(),
@@ -97,12 +124,22 @@ impl Profile {
     }
 }
 
-/// A new profile at `level`; `phone` is None for an account signed up by username alone.
-pub fn create(user: &UserId, phone: Option<&PhoneNumber>, nickname: &Nickname, level: i64, now_ms: i64) -> TxOp {
+/// The identifiers a new account starts with: a verified phone or email, or neither
+/// (signed up by username alone).
+#[derive(Clone, Copy, Default)]
+pub struct Contact<'a> {
+    pub phone: Option<&'a PhoneNumber>,
+    pub email: Option<&'a EmailAddress>,
+}
+
+/// A new profile at `level`.
+pub fn create(user: &UserId, contact: Contact<'_>, nickname: &Nickname, level: i64, now_ms: i64) -> TxOp {
     let privacy = Privacy::default();
     TxOp::Put {
         item: Item::new(key(user))
-            .with_s(PHONE, phone.map_or("", PhoneNumber::e164))
+            .with_s(PHONE, contact.phone.map_or("", PhoneNumber::e164))
+            .with_s(EMAIL, contact.email.map_or("", EmailAddress::as_str))
+            .with_s(PHONE_CHANGES, "")
             .with_s(NICKNAME, nickname.as_str())
             .with_s(PORTRAIT_URI, "")
             .with_s(GENDER, "")
@@ -114,6 +151,7 @@ pub fn create(user: &UserId, phone: Option<&PhoneNumber>, nickname: &Nickname, l
             .with(DISPLAY_FOLLOWS, n(privacy.display_follows))
             .with(DISPLAY_PHONE, n(privacy.display_phone))
             .with(DISPLAY_BIRTHDAY, n(privacy.display_birthday))
+            .with(DISPLAY_EMAIL, n(privacy.display_email))
             .with_s(USERNAME, "")
             .with_s(BIRTHDAY, "")
             .with_n(LEVEL, level)
@@ -216,12 +254,44 @@ pub fn set_privacy(user: &UserId, change: &PrivacyChange, now_ms: i64) -> TxOp {
         (DISPLAY_FOLLOWS, change.display_follows),
         (DISPLAY_PHONE, change.display_phone),
         (DISPLAY_BIRTHDAY, change.display_birthday),
+        (DISPLAY_EMAIL, change.display_email),
     ] {
         if let Some(on) = value {
             updates.push(Update::set(name, n(on)));
         }
     }
     update(user, updates, now_ms, Condition::Exists)
+}
+
+/// Moves the account to a new phone number, only if the number and the list of recent
+/// changes are still what the caller read: racing changes cannot both pass the limit.
+/// `recent` is the list to keep (already trimmed to the window), without `now_ms`.
+pub fn set_phone(user: &UserId, read: &Profile, new: &PhoneNumber, recent: &[i64], now_ms: i64) -> TxOp {
+    let mut changes: Vec<String> = recent.iter().map(i64::to_string).collect();
+    changes.push(now_ms.to_string());
+    let old = read.phone.as_ref().map_or("", PhoneNumber::e164);
+    update(
+        user,
+        vec![
+            Update::set(PHONE, Attr::S(new.e164().into())),
+            Update::set(PHONE_CHANGES, Attr::S(changes.join(","))),
+        ],
+        now_ms,
+        Condition::And(vec![
+            Condition::eq(PHONE, Attr::S(old.into())),
+            Condition::eq(PHONE_CHANGES, Attr::S(read.phone_changes_raw.clone())),
+        ]),
+    )
+}
+
+/// Sets the email address, only if it is still the one the caller read.
+pub fn set_email(user: &UserId, old: Option<&EmailAddress>, new: &EmailAddress, now_ms: i64) -> TxOp {
+    update(
+        user,
+        vec![Update::set(EMAIL, Attr::S(new.as_str().into()))],
+        now_ms,
+        Condition::eq(EMAIL, Attr::S(old.map_or("", EmailAddress::as_str).into())),
+    )
 }
 
 pub fn set_poke(user: &UserId, on: bool, now_ms: i64) -> TxOp {
