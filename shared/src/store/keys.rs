@@ -23,13 +23,14 @@
 //! | block                 | `USER#<id>`         | `BLOCK#<other>` (index: `USER#<other>`/`BLOCKER#<id>`) | — |
 //! | follow                | `USER#<id>`         | `FOLLOW#<other>` (index: `USER#<other>`/`FAN#<id>`) | — |
 //! | follow group          | `USER#<id>`         | `FGROUP#<name>`         | —               |
+//! | name directory entry  | `USER#<id>`         | `NAME#nickname` / `NAME#username` (index: `NAMES#<kind>#<first char>`/`<folded name>#<id>`, `names.rs`) | — |
 //!
 //! A login marker holds only its owner's id; it is written with `attribute_not_exists`
 //! in the same transaction as the owner, which makes the identifier unique. The password
 //! hash lives in the owner's private credential item, which no read path returns. Login
 //! identifiers (phone now; email and username next) and code recipients each have a
 //! partition of their own, named by their kind. The sparse `inverted` index
-//! (`ipk`/`isk`) is reserved for reverse relations (fans, who blocked me).
+//! (`ipk`/`isk`) holds reverse relations (fans, who blocked me) and the name directory.
 //!
 //! Windows are counted in fixed buckets (hour or day number since the epoch), so a new
 //! window is a new item and expired counters never need resetting.
