@@ -80,6 +80,12 @@ fn expected(function: &str, file: &str) -> Option<(u16, i64)> {
             | "follows.json"
             | "fans.json",
         ) => (403, 403),
+        // Every groups route needs a session; the samples carry none.
+        (
+            "groups",
+            "create.json" | "add.json" | "join.json" | "quit.json" | "rename.json" | "unfav.json" | "info.json"
+            | "members.json" | "get_bulletin.json" | "notice_info.json" | "user_groups.json" | "favgroups.json",
+        ) => (403, 403),
         // RFC 6749 and RFC 7517 bodies carry no envelope code.
         ("account", "oauth_token.json") => (400, -1),
         ("account", "jwks.json") => (200, -1),

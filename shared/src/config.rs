@@ -111,6 +111,10 @@ pub struct Limits {
     pub default_level: i64,
     /// Phone number changes an account may make in any 30 days.
     pub phone_changes_per_30_days: i64,
+    /// Members of one group.
+    pub max_group_members: i64,
+    /// Groups one user is a member of.
+    pub max_groups: i64,
     pub min_viewer_level: i64,
     /// The largest avatar an upload token admits, in bytes.
     pub avatar_max_bytes: i64,
@@ -150,6 +154,8 @@ impl Default for Limits {
             account_checks_per_ip_hour: 100,
             default_level: 0,
             phone_changes_per_30_days: 3,
+            max_group_members: 500,
+            max_groups: 500,
             min_viewer_level: 0,
             avatar_max_bytes: 5 * 1024 * 1024,
             avatar_direct_max_bytes: 1024 * 1024,
@@ -367,6 +373,8 @@ impl Config {
                 "ROSTER_PHONE_CHANGES_PER_30_DAYS",
                 d.phone_changes_per_30_days,
             )?,
+            max_group_members: parse_num(&get, "ROSTER_MAX_GROUP_MEMBERS", d.max_group_members)?,
+            max_groups: parse_num(&get, "ROSTER_MAX_GROUPS", d.max_groups)?,
             min_viewer_level: parse_num_from(&get, "ROSTER_MIN_VIEWER_LEVEL", d.min_viewer_level, 0)?,
             avatar_max_bytes: parse_num(&get, "ROSTER_AVATAR_MAX_BYTES", d.avatar_max_bytes)?,
             avatar_direct_max_bytes: parse_num(&get, "ROSTER_AVATAR_DIRECT_MAX_BYTES", d.avatar_direct_max_bytes)?,

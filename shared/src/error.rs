@@ -45,6 +45,14 @@ pub enum Error {
     BuiltInFollowGroup,
     #[error("{0}")]
     NotFriends(&'static str),
+    /// The caller's role in the group (or not being in it) does not allow this.
+    #[error("{0}")]
+    GroupForbidden(&'static str),
+    /// A group bound: members per group, or groups per user.
+    #[error("{0}")]
+    GroupLimit(&'static str),
+    #[error("a user you named does not accept you: they blocked you")]
+    GroupRefused,
     #[error("too many failed logins; retry in {retry_after_secs} s")]
     LoginBackoff { retry_after_secs: i64 },
     #[error("verification_token does not exist or has expired")]

@@ -16,6 +16,7 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod error;
+pub mod groups;
 pub mod homepage;
 pub mod http;
 pub mod lambda;

@@ -32,6 +32,7 @@ pub fn all_groups() -> Vec<(&'static str, Routes)> {
         ("account", crate::account::routes()),
         ("profile", crate::profile::routes()),
         ("relations", crate::relations::routes()),
+        ("groups", crate::groups::routes()),
     ]
 }
 

@@ -10,6 +10,7 @@ mod support;
 
 mod account;
 mod codes;
+mod groups;
 mod http;
 mod identities;
 mod observability;

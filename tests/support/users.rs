@@ -103,6 +103,43 @@ impl TestApp {
         (user, email)
     }
 
+    /// `n` users written straight to the store (profile, credential, a session), for
+    /// scenarios that need hundreds of members: registering each would spend minutes on
+    /// password hashing that the scenario does not exercise.
+    pub async fn quick_users(&self, n: usize) -> Vec<User> {
+        use roster::auth::sessions::{new_session, set_cookie, SessionKind};
+        use roster::domain::{Device, Nickname, UserId};
+        use roster::store::{credential, profile};
+        let device = Device::parse(None, None).unwrap();
+        let mut users = Vec::with_capacity(n);
+        for chunk in (0..n).collect::<Vec<_>>().chunks(30) {
+            let mut ops = vec![];
+            for &i in chunk {
+                let id = UserId::from_minted(self.state.random.token(UserId::BYTES));
+                let nickname = Nickname::parse(&format!("Quick{i}")).unwrap();
+                let session = new_session(&self.state, &id, SessionKind::Cookie, &device);
+                ops.push(profile::create(
+                    &id,
+                    profile::Contact::default(),
+                    &nickname,
+                    0,
+                    self.state.clock.now_millis(),
+                ));
+                ops.push(credential::create(&id, None));
+                ops.push(session.create.clone());
+                let cookie = set_cookie(&session.bearer_secret, 3600);
+                users.push(User {
+                    national: String::new(),
+                    e164: String::new(),
+                    id: id.to_string(),
+                    cookie: cookie.split(';').next().unwrap().to_string(),
+                });
+            }
+            self.state.store.transact_write(ops).await.unwrap();
+        }
+        users
+    }
+
     /// A new user named `nickname`, signed in by registering.
     pub async fn registered_as(&self, nickname: &str) -> User {
         let (national, e164, token) = self.verified_phone(None).await;
@@ -141,9 +178,18 @@ impl TestApp {
     /// The change records in `user`'s feed, in order, as (kind, subject, op); checks on
     /// the way that the records are exactly 1..=seq, with no gap (`docs/sync.md` §3).
     pub async fn feed(&self, user: &User) -> Vec<(String, String, String)> {
-        use roster::store::feeds;
         let id = roster::domain::UserId::parse("id", &user.id).unwrap();
-        let head = feeds::user_head(&id);
+        self.feed_at(roster::store::feeds::user_head(&id)).await
+    }
+
+    /// The change records of a group's feed, checked the same way.
+    pub async fn group_feed(&self, group: &str) -> Vec<(String, String, String)> {
+        let g = roster::domain::GroupId::parse("id", group).unwrap();
+        self.feed_at(roster::store::groups::head(&g)).await
+    }
+
+    pub async fn feed_at(&self, head: roster::ports::Key) -> Vec<(String, String, String)> {
+        use roster::store::feeds;
         let seq = feeds::seq(self.state.store.get(&head).await.unwrap().as_ref()).unwrap();
         let mut out = vec![];
         let mut cursor = None;

@@ -1,6 +1,7 @@
 //! Domain types: parsed once at the edge, impossible to hold invalid values.
 mod account;
 mod email;
+pub mod group;
 mod identity;
 mod phone;
 mod profile;
@@ -9,6 +10,7 @@ pub mod regions;
 
 pub use account::{Device, Nickname, Password, UserId};
 pub use email::EmailAddress;
+pub use group::{Bulletin, GroupDisplayName, GroupId, GroupName, Role};
 pub use identity::{LoginId, Recipient};
 pub use phone::{CallingCode, PhoneNumber};
 pub use profile::{Birthday, Gender, ImageType, PortraitUri, Privacy, PrivacyChange, StAccount, Username};

@@ -26,6 +26,8 @@ pub mod codes {
     pub const USERNAME_TAKEN: u16 = 3002;
     pub const EMAIL_TAKEN: u16 = 3003;
     pub const PHONE_CHANGE_LIMIT: u16 = 3004;
+    pub const GROUP_LIMIT: u16 = 3300;
+    pub const GROUP_REFUSED: u16 = 3301;
     pub const LEVEL_TOO_LOW: u16 = 3200;
 }
 
@@ -78,7 +80,11 @@ impl IntoResponse for Error {
             Error::NoSuchRelation(_) => {
                 json_response(StatusCode::NOT_FOUND, json!({ "code": 404, "message": message }))
             }
-            Error::NotFriends(_) => json_response(StatusCode::FORBIDDEN, json!({ "code": 403, "message": message })),
+            Error::NotFriends(_) | Error::GroupForbidden(_) => {
+                json_response(StatusCode::FORBIDDEN, json!({ "code": 403, "message": message }))
+            }
+            Error::GroupLimit(_) => business(codes::GROUP_LIMIT, message),
+            Error::GroupRefused => business(codes::GROUP_REFUSED, message),
             Error::CodeExpired => business(codes::CODE_EXPIRED, message),
             Error::RegionNotServed(_) => business(codes::REGION_NOT_SERVED, message),
             Error::Throttled(_) => business(codes::THROTTLED, message),

@@ -153,6 +153,8 @@ pub async fn change<A>(
         Counter::Follows => limits.max_follows,
         Counter::Fans => i64::MAX,
         Counter::FollowGroups => limits.max_follow_groups - relations::BUILT_IN_GROUPS.len() as i64,
+        Counter::Groups => limits.max_groups,
+        Counter::Members => limits.max_group_members,
     };
     // Each lost race means another write committed, so N simultaneous writers need up to
     // N rounds: retry for a time budget rather than a count (docs/sync.md §3).

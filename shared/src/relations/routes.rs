@@ -8,7 +8,7 @@ use serde_json::json;
 use super::{blacklist, follows, friendship};
 use crate::auth::Credential;
 use crate::domain::{UserId, ValidationError};
-use crate::http::{ok, ok_with, ApiResult, Input, Routes};
+use crate::http::{ok, ok_with, paged, paging, ApiResult, Input, Routes};
 use crate::state::AppState;
 
 pub fn routes() -> Routes {
@@ -74,13 +74,6 @@ async fn follow_groups(State(state): State<AppState>, cred: Credential) -> ApiRe
     ok_with(follows::groups(&state, &cred).await?)
 }
 
-fn paged<T: serde::Serialize>(list: Vec<T>, total: usize, page: usize, size: usize) -> ApiResult {
-    ok_with(json!({
-        "list": list,
-        "pageInfo": { "page": page, "size": size, "totalPage": total.div_ceil(size), "totalCount": total },
-    }))
-}
-
 async fn follows_list(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
     let (page, size) = paging(&input)?.unwrap_or((1, 20));
     let (list, total) = follows::follows_page(&state, &cred, page, size).await?;
@@ -100,34 +93,6 @@ fn other(input: &Input, cred: &Credential) -> Result<UserId, ValidationError> {
         return Err(ValidationError::new("friendId", "cannot be yourself"));
     }
     Ok(id)
-}
-
-/// `page` (from 1) and `size` (20 by default, 100 at most), when `page` or `size` is given.
-fn paging(input: &Input) -> Result<Option<(usize, usize)>, ValidationError> {
-    let page = input.opt_string("page")?;
-    let size = input.opt_string("size")?;
-    if page.is_none() && size.is_none() {
-        return Ok(None);
-    }
-    let page = match page {
-        None => 1,
-        Some(p) => p
-            .trim()
-            .parse()
-            .ok()
-            .filter(|&p| p >= 1)
-            .ok_or_else(|| ValidationError::new("page", "must be 1 or more"))?,
-    };
-    let size = match size {
-        None => 20,
-        Some(s) => s
-            .trim()
-            .parse()
-            .ok()
-            .filter(|&s| (1..=100).contains(&s))
-            .ok_or_else(|| ValidationError::new("size", "must be 1 to 100"))?,
-    };
-    Ok(Some((page, size)))
 }
 
 async fn blacklist_list(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {

@@ -64,6 +64,15 @@ impl Change {
         }
     }
 
+    /// A change whose subject is named by a string id (a group).
+    pub fn named(kind: &str, subject: &str, op: Op) -> Change {
+        Change {
+            kind: kind.into(),
+            subject: subject.into(),
+            op: op.as_str().into(),
+        }
+    }
+
     pub fn from_item(item: &Item) -> Result<Change, Error> {
         Ok(Change {
             kind: req_s(item, KIND)?.to_string(),
@@ -83,6 +92,10 @@ pub enum Counter {
     Fans,
     /// Custom follow groups (`default` and `special` always exist besides).
     FollowGroups,
+    /// Groups the user is a member of (on the user's head).
+    Groups,
+    /// Members of a group (on the group's head).
+    Members,
 }
 
 impl Counter {
@@ -94,6 +107,8 @@ impl Counter {
             Counter::Follows => "followCount",
             Counter::Fans => "fanCount",
             Counter::FollowGroups => "followGroupCount",
+            Counter::Groups => "groupCount",
+            Counter::Members => "memberCount",
         }
     }
 }

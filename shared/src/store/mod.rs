@@ -6,6 +6,7 @@ pub mod captcha;
 pub mod codes;
 pub mod credential;
 pub mod feeds;
+pub mod groups;
 pub mod keys;
 pub mod login_failures;
 pub mod markers;
