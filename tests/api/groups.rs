@@ -155,6 +155,12 @@ async fn roles_decide_who_kicks_renames_transfers_and_sets_managers(app: TestApp
         StatusCode::FORBIDDEN,
         "a manager of one group has no role in another"
     );
+    let res = post(c, "/group/kick", json!({"groupId": g, "memberIds": [outsider.id]})).await;
+    assert_eq!(
+        (res.status, res.body["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("memberIds")),
+        "another group's member is not this group's to kick"
+    );
     assert_eq!(
         post(m, "/group/rename", json!({"groupId": g, "name": "Renamed"}))
             .await

@@ -235,7 +235,7 @@ pub struct Privacy {
     pub st_search_verify: bool,
     /// A friend request needs this user's agreement (0: added directly).
     pub fri_verify: bool,
-    /// Being added to a group needs this user's agreement.
+    /// Others may add this user to a group directly (0: an invitation they answer).
     pub group_verify: bool,
     /// Others may see whom this user follows and who follows them (the homepage).
     pub display_follows: bool,

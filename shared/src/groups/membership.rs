@@ -476,7 +476,14 @@ pub async fn kick(state: &AppState, cred: &Credential, g: &GroupId, members: &[U
             }
             let mut leaving = vec![];
             for pair in found.chunks(2) {
-                if let Some(m) = pair[0].as_ref().map(Member::from_item).transpose()? {
+                let Some(m) = pair[0].as_ref().map(Member::from_item).transpose()? else {
+                    return Err(crate::domain::ValidationError::new(
+                        "memberIds",
+                        "holds a user who is not a member of this group",
+                    )
+                    .into());
+                };
+                {
                     if m.role == Role::Creator {
                         return Err(Error::GroupForbidden("the creator cannot be removed"));
                     }
