@@ -461,7 +461,51 @@ async fn with_no_gap_configured_a_second_code_goes_out_at_once(app: TestApp) {
     assert_eq!(app.sms_to(&e164).await.len(), 2);
 }
 
+async fn a_failed_send_is_a_clean_503_that_spends_nothing(app: TestApp) {
+    let (national, e164) = new_phone();
+    app.messages.set_failing(true);
+    for _ in 0..6 {
+        // More failures than the hourly allowance: none of them counts.
+        let res = app.post("/user/send_code", phone_body(&national)).await;
+        assert_eq!(res.status, StatusCode::SERVICE_UNAVAILABLE, "{}", res.body);
+        assert_eq!(res.headers["retry-after"], "1");
+        assert!(res.body["requestId"].is_string(), "{}", res.body);
+    }
+    assert!(app.sms_to(&e164).await.is_empty());
+    let stored = app
+        .state
+        .store
+        .query(roster::ports::Query::partition(format!("PHONE#{e164}")))
+        .await
+        .unwrap();
+    assert!(
+        stored
+            .items
+            .iter()
+            .all(|i| !i.key.sk.starts_with("CODE#") && i.key.sk != "SEND#GAP"),
+        "no code and no gap is left: {:?}",
+        stored.items.iter().map(|i| &i.key.sk).collect::<Vec<_>>()
+    );
+    app.messages.set_failing(false);
+    assert_eq!(
+        send(&app, &national).await,
+        200,
+        "the same request retried at once succeeds"
+    );
+    let code = app.last_code(&e164).await;
+    assert_eq!(verify(&app, &national, &code).await.code(), 200);
+    for _ in 0..4 {
+        app.clock.advance_secs(61);
+        assert_eq!(
+            send(&app, &national).await,
+            200,
+            "the failures took none of the five an hour"
+        );
+    }
+}
+
 on_every_store!(
+    a_failed_send_is_a_clean_503_that_spends_nothing,
     with_no_gap_configured_a_second_code_goes_out_at_once,
     numbers_that_are_not_mobile_numbers_are_400_everywhere_and_get_no_sms,
     the_region_list_is_complete_by_get_and_post,

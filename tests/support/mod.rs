@@ -204,6 +204,28 @@ pub enum SmsProbe {
     Moto,
 }
 
+/// The app's message sender, which a test can make fail (a provider outage).
+pub struct FlakySender {
+    inner: Arc<dyn MessageSender>,
+    failing: std::sync::atomic::AtomicBool,
+}
+
+impl FlakySender {
+    pub fn set_failing(&self, on: bool) {
+        self.failing.store(on, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[async_trait::async_trait]
+impl MessageSender for FlakySender {
+    async fn send(&self, to: &roster::domain::Recipient, text: &str) -> Result<(), roster::ports::SendError> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(roster::ports::SendError::Provider("injected provider failure".into()));
+        }
+        self.inner.send(to, text).await
+    }
+}
+
 pub struct TestApp {
     pub kind: StoreKind,
     pub router: Router,
@@ -211,6 +233,7 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub random: Arc<ScriptedRandom>,
     pub sms: SmsProbe,
+    pub messages: Arc<FlakySender>,
     pub dir: tempfile::TempDir,
 }
 
@@ -266,10 +289,14 @@ impl TestApp {
         let local = LocalAdapters::in_folder(dir.path(), "http://127.0.0.1:7700", &secrets, clock.clone())
             .expect("local adapters");
         let (messages, probe) = messages_for(kind, &local.outbox).await;
+        let messages = Arc::new(FlakySender {
+            inner: messages,
+            failing: Default::default(),
+        });
         let challenge = challenge_for(&config);
         let adapters = Adapters {
             store,
-            messages,
+            messages: messages.clone(),
             uploads: local.uploads.clone(),
             challenge,
             clock: clock.clone(),
@@ -285,6 +312,7 @@ impl TestApp {
             clock,
             random,
             sms: probe,
+            messages,
             dir,
         }
     }

@@ -54,6 +54,7 @@ pub async fn send_code(
         None => state.random.digits(CODE_LEN),
     };
     let tag = code_tag(state, to, purpose, &code);
+    let tag_for_undo = tag.clone();
     let count = store::codes::bounded_increment;
     let tx = Tx::new()
         .step(Step::Gap, store::codes::take_gap(to, now + limits.sms_gap_secs))
@@ -98,7 +99,23 @@ pub async fn send_code(
         return Ok(());
     }
     let text = format!("Your {} verification code is {code}", state.config.product_name);
-    state.messages.send(to, &text).await?;
+    if let Err(e) = state.messages.send(to, &text).await {
+        // Nothing is spent by a send that failed: the code, the gap and one count of
+        // each window go back, so the same request retried succeeds.
+        let undo = vec![
+            store::codes::withdraw(to, purpose, &tag_for_undo),
+            store::codes::release_gap(to),
+            store::codes::decrement(keys::sends_per_hour(to, hour)),
+            store::codes::decrement(keys::sends_per_day(to, day)),
+            store::codes::decrement(keys::sends_per_network_hour(&ip, hour)),
+            store::codes::decrement(keys::global_sends_per_day(day)),
+        ];
+        if let Err(undo_err) = state.store.transact_write(undo).await {
+            tracing::error!(error = %undo_err, "could not give back a failed send's allowance");
+        }
+        tracing::warn!(to = %to.masked(), error = %e, "the provider refused or failed a code");
+        return Err(Error::Send(e));
+    }
     tracing::info!(to = %to.masked(), channel = to.channel(), purpose = purpose.as_str(), "code sent");
     Ok(())
 }

@@ -123,14 +123,26 @@ impl IntoResponse for Error {
                     .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
                 res
             }
-            Error::Corrupt { .. }
-            | Error::Store(_)
-            | Error::Send(_)
-            | Error::Upload(_)
-            | Error::Challenge(_)
-            | Error::Internal(_) => internal(&message),
+            Error::Send(_) => unavailable(&message),
+            Error::Corrupt { .. } | Error::Store(_) | Error::Upload(_) | Error::Challenge(_) | Error::Internal(_) => {
+                internal(&message)
+            }
         }
     }
+}
+
+/// A 503 for a provider that failed after nothing was kept: retry. The detail goes to the
+/// log under the request id.
+pub fn unavailable(detail: &str) -> Response {
+    let request_id = super::observe::current_request_id();
+    tracing::error!(error = %detail, "a provider failed");
+    let mut res = json_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        json!({ "code": 503, "message": "the message provider failed: nothing was spent, retry", "requestId": request_id }),
+    );
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+    res
 }
 
 /// A 500: the detail goes to the log under the request id, never to the client.

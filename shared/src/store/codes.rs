@@ -71,3 +71,28 @@ pub fn bounded_increment(key: Key, max: i64, expires_at: i64) -> TxOp {
         condition: Some(Condition::AbsentOrLessThan(COUNT.into(), max)),
     }
 }
+
+/// Withdraws the code just created, unless a newer one replaced it.
+pub fn withdraw(to: &Recipient, purpose: CodePurpose, tag: &str) -> TxOp {
+    TxOp::Delete {
+        key: key(to, purpose),
+        condition: Some(Condition::eq(TAG, crate::ports::Attr::S(tag.into()))),
+    }
+}
+
+/// Frees the address's send gap.
+pub fn release_gap(to: &Recipient) -> TxOp {
+    TxOp::Delete {
+        key: keys::send_gap(to),
+        condition: None,
+    }
+}
+
+/// Gives back one count of a window.
+pub fn decrement(key: Key) -> TxOp {
+    TxOp::Update {
+        key,
+        updates: vec![Update::add(COUNT, -1)],
+        condition: Some(Condition::Exists),
+    }
+}
