@@ -510,6 +510,71 @@ async fn a_condition_of_one_part_or_nested_parts_is_evaluated_alike(f: Fixture) 
     assert_eq!(f.store.get(&Key::new("C", "1")).await.unwrap().unwrap().n("n"), Some(5));
 }
 
+async fn a_transactional_read_sees_each_transaction_whole(f: Fixture) {
+    let keys = [
+        Key::new("TG", "a"),
+        Key::new("TG", "b"),
+        Key::new("TG", "a"),
+        Key::new("TG", "none"),
+    ];
+    f.store
+        .transact_write(vec![
+            TxOp::Put {
+                item: item("TG", "a").with_n("v", 0),
+                condition: None,
+            },
+            TxOp::Put {
+                item: item("TG", "b").with_n("v", 0),
+                condition: None,
+            },
+        ])
+        .await
+        .unwrap();
+    let got = f.store.transact_get(&keys).await.unwrap();
+    assert_eq!(got.len(), 4, "one answer per key, repeated keys included");
+    assert_eq!(
+        got.iter()
+            .map(|g| g.as_ref().and_then(|i| i.n("v")))
+            .collect::<Vec<_>>(),
+        vec![Some(0), Some(0), Some(0), None]
+    );
+    // A writer moves both items together; every snapshot must show them equal.
+    let writer = {
+        let store = f.store.clone();
+        tokio::spawn(async move {
+            for v in 1..=40 {
+                store
+                    .transact_write(vec![
+                        TxOp::Update {
+                            key: Key::new("TG", "a"),
+                            updates: vec![Update::set("v", Attr::N(v))],
+                            condition: None,
+                        },
+                        TxOp::Update {
+                            key: Key::new("TG", "b"),
+                            updates: vec![Update::set("v", Attr::N(v))],
+                            condition: None,
+                        },
+                    ])
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    let pair = [Key::new("TG", "a"), Key::new("TG", "b")];
+    let mut reads = 0;
+    while !writer.is_finished() || reads < 10 {
+        let got = f.store.transact_get(&pair).await.unwrap();
+        let (a, b) = (got[0].as_ref().unwrap().n("v"), got[1].as_ref().unwrap().n("v"));
+        assert_eq!(a, b, "a snapshot never splits a transaction");
+        reads += 1;
+    }
+    writer.await.unwrap();
+    let many: Vec<Key> = (0..101).map(|i| Key::new("TG", format!("k{i}"))).collect();
+    assert!(matches!(f.store.transact_get(&many).await, Err(StoreError::Invalid(_))));
+    assert!(f.store.transact_get(&[]).await.unwrap().is_empty());
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -532,6 +597,7 @@ conformance!(
     the_inverted_index_finds_items_by_their_index_key,
     an_item_past_its_expiry_reads_as_absent_while_still_stored,
     batch_get_returns_items_in_key_order_with_gaps,
+    a_transactional_read_sees_each_transaction_whole,
     updates_set_add_and_remove_and_conditions_compare_values,
     a_failed_conditional_delete_keeps_the_item,
     reserved_attribute_names_are_refused,

@@ -60,6 +60,9 @@ impl Store for Counting {
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
         self.store().batch_get(keys).await
     }
+    async fn transact_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        self.store().transact_get(keys).await
+    }
 }
 
 /// A store whose backend is unreachable: every call fails with a message that must
@@ -97,6 +100,9 @@ impl Store for Broken {
         Err(broken())
     }
     async fn batch_get(&self, _: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        Err(broken())
+    }
+    async fn transact_get(&self, _: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
         Err(broken())
     }
 }

@@ -9,7 +9,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, KeysAndAttributes, Projection, ProjectionType, Put, ReturnValue, ScalarAttributeType, TransactWriteItem,
+    KeyType, KeysAndAttributes, Projection, ProjectionType, Put, ReturnValue, ScalarAttributeType, TransactGetItem,
+    TransactWriteItem,
 };
 use aws_sdk_dynamodb::Client;
 
@@ -583,6 +584,43 @@ impl Store for DynamoStore {
                     return Err(StoreError::Backend("batch get left keys unprocessed".into()));
                 }
                 tokio::time::sleep(Duration::from_millis(20 << rounds.min(5))).await;
+            }
+        }
+        let now = self.now();
+        Ok(keys
+            .iter()
+            .map(|k| found.get(k).filter(|i| i.is_live(now)).cloned())
+            .collect())
+    }
+
+    async fn transact_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        let distinct = distinct_batch_keys(keys)?;
+        if distinct.is_empty() {
+            return Ok(vec![]);
+        }
+        let items = distinct
+            .iter()
+            .map(|k| {
+                let get = aws_sdk_dynamodb::types::Get::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key_map(k)))
+                    .build()
+                    .map_err(backend)?;
+                Ok(TransactGetItem::builder().get(get).build())
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let out = self
+            .client
+            .transact_get_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map_err(backend)?;
+        let mut found: HashMap<Key, Item> = HashMap::new();
+        for response in out.responses() {
+            if let Some(m) = response.item() {
+                let item = from_map(m)?;
+                found.insert(item.key.clone(), item);
             }
         }
         let now = self.now();

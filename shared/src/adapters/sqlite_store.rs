@@ -375,6 +375,25 @@ impl Store for SqliteStore {
         })
         .await
     }
+
+    async fn transact_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        let distinct = distinct_batch_keys(keys)?;
+        let keys = keys.to_vec();
+        self.run(move |conn, now| {
+            // One read transaction: one snapshot of the file, whatever other processes
+            // commit meanwhile.
+            let tx = conn.transaction().map_err(backend)?;
+            let mut found = std::collections::HashMap::with_capacity(distinct.len());
+            for k in distinct {
+                if let Some(item) = read(&tx, &k)?.filter(|i| i.is_live(now)) {
+                    found.insert(k, item);
+                }
+            }
+            tx.commit().map_err(backend)?;
+            Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
+        })
+        .await
+    }
 }
 
 #[cfg(test)]

@@ -331,6 +331,10 @@ pub trait Store: Send + Sync {
     /// Results in the order of `keys`, a repeated key answered at each of its positions;
     /// at most `MAX_BATCH_KEYS` distinct keys.
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError>;
+    /// Like `batch_get`, but one snapshot: it sees all or none of each transaction's
+    /// writes to the keys it reads (`docs/sync.md` §3, S3). At most `MAX_BATCH_KEYS`
+    /// distinct keys.
+    async fn transact_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError>;
 }
 
 /// Checks shared by both adapters before anything reaches the backend.
