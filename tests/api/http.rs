@@ -136,7 +136,47 @@ async fn framework_rejections_are_json_too(app: TestApp) {
     assert!(res.body["message"].as_str().is_some_and(|m| !m.is_empty()));
 }
 
+/// The region list is built once and revalidated: an unchanged copy costs a 304.
+async fn the_region_list_carries_an_etag_and_a_matching_one_is_304(app: TestApp) {
+    let get = |etag: Option<&str>| {
+        let mut req = axum::http::Request::get("/user/regionlist");
+        if let Some(tag) = etag {
+            req = req.header("if-none-match", tag);
+        }
+        let app = &app;
+        let req = req.body(axum::body::Body::empty()).unwrap();
+        async move { app.send_raw(req).await }
+    };
+    let first = get(None).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let etag = first.headers()["etag"].to_str().unwrap().to_string();
+    assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
+    let body = http_body_util::BodyExt::collect(first.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["code"], 200);
+    assert!(json["result"].as_array().unwrap().len() > 100);
+
+    let again = get(Some(&etag)).await;
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(again.headers()["etag"].to_str().unwrap(), etag);
+    assert!(again.headers()["cache-control"].to_str().unwrap().starts_with("public"));
+    let empty = http_body_util::BodyExt::collect(again.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    assert!(empty.is_empty());
+    assert_eq!(
+        get(Some("\"stale\"")).await.status(),
+        StatusCode::OK,
+        "another version is sent whole"
+    );
+}
+
 on_every_store!(
+    the_region_list_carries_an_etag_and_a_matching_one_is_304,
     framework_rejections_are_json_too,
     a_configured_web_origin_can_call_with_credentials_and_others_cannot,
     personal_responses_are_no_store_and_static_data_is_cacheable,

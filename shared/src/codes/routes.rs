@@ -6,7 +6,7 @@ use axum::routing::{get, post};
 use super::service;
 use crate::captcha;
 use crate::domain::{regions, CodePurpose, EmailAddress, Recipient};
-use crate::http::{cacheable, ok, ok_with, ApiResult, ClientIp, Input, Routes};
+use crate::http::{ok, ok_with, ApiResult, ClientIp, Input, Routes, StaticJson};
 use crate::state::AppState;
 use crate::verification::{self, PresentedCode};
 
@@ -24,9 +24,13 @@ pub fn routes() -> Routes {
     ]
 }
 
-async fn regionlist() -> ApiResult {
-    // The table changes only with a release.
-    Ok(cacheable(ok_with(regions::all())?, 86_400))
+async fn regionlist(headers: axum::http::HeaderMap) -> ApiResult {
+    // The table changes only with a release: serialized once per process, revalidated
+    // by its entity tag.
+    static BODY: std::sync::OnceLock<StaticJson> = std::sync::OnceLock::new();
+    Ok(BODY
+        .get_or_init(|| StaticJson::new(regions::all()))
+        .answer(&headers, 86_400))
 }
 
 async fn check_phone_available(State(state): State<AppState>, input: Input) -> ApiResult {

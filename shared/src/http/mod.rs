@@ -11,4 +11,4 @@ pub use client_ip::ClientIp;
 pub use error::{ok, ok_with, ApiResult, Error};
 pub use input::Input;
 pub use paging::{paged, paging};
-pub use router::{cacheable, serve, Routes};
+pub use router::{cacheable, serve, Routes, StaticJson};

@@ -70,6 +70,49 @@ pub fn cacheable(mut res: axum::response::Response, max_age_secs: u32) -> axum::
     res
 }
 
+/// A static answer, serialized once per process, with its entity tag.
+pub struct StaticJson {
+    body: axum::body::Bytes,
+    etag: HeaderValue,
+}
+
+impl StaticJson {
+    /// The envelope `{"code":200,"result":…}` around `result`.
+    pub fn new(result: impl serde::Serialize) -> StaticJson {
+        let body = serde_json::json!({ "code": 200, "result": result }).to_string();
+        let tag = format!("\"{}\"", &crate::crypto::digest(&body)[..16]);
+        StaticJson {
+            etag: HeaderValue::from_str(&tag).unwrap_or(HeaderValue::from_static("\"0\"")),
+            body: axum::body::Bytes::from(body),
+        }
+    }
+
+    /// The bytes, or 304 when the client's `If-None-Match` names this version; cacheable
+    /// for `max_age_secs` either way.
+    pub fn answer(&self, headers: &axum::http::HeaderMap, max_age_secs: u32) -> axum::response::Response {
+        use axum::http::header::{CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+        use axum::response::IntoResponse;
+        let matches = headers
+            .get_all(IF_NONE_MATCH)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|t| t.trim() == "*" || t.trim().trim_start_matches("W/").as_bytes() == self.etag.as_bytes());
+        let mut res = if matches {
+            axum::http::StatusCode::NOT_MODIFIED.into_response()
+        } else {
+            let mut res = self.body.clone().into_response();
+            res.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/json; charset=utf-8"),
+            );
+            res
+        };
+        res.headers_mut().insert(ETAG, self.etag.clone());
+        cacheable(res, max_age_secs)
+    }
+}
+
 /// Responses carry personal data or credentials unless a handler marked them cacheable:
 /// no shared or browser cache may keep them.
 async fn no_store_unless_cacheable(
