@@ -251,16 +251,7 @@ pub async fn login_code(
         let mut tx = Tx::new().step(CodeStep::Code, matched.consume());
         tx = if first_login {
             let now = state.clock.now_millis();
-            let contact = match to {
-                Recipient::Phone(phone) => Contact {
-                    phone: Some(phone),
-                    email: None,
-                },
-                Recipient::Email(email) => Contact {
-                    phone: None,
-                    email: Some(email),
-                },
-            };
+            let contact = Contact::of(to);
             let nickname = default_nickname(to)?;
             tx.step(CodeStep::Marker, store::markers::claim(&id, &user))
                 .step(

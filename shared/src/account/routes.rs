@@ -7,7 +7,7 @@ use axum::http::header::SET_COOKIE;
 use axum::http::HeaderValue;
 use axum::response::Response;
 use axum::routing::{get, post};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::sessions::Scope;
 use super::{contact, deletion, directory, login, oauth, password, sessions as own_sessions, signup, tokens};
@@ -223,28 +223,11 @@ async fn change_password(
     ok()
 }
 
-/// `members` as a JSON array or a comma-separated string.
-fn members(input: &Input) -> Result<Vec<String>, ValidationError> {
-    let list: Vec<String> = match input.get("members") {
-        None | Some(Value::Null) => vec![],
-        Some(Value::Array(a)) => a
-            .iter()
-            .map(|v| v.as_str().map(str::to_string))
-            .collect::<Option<_>>()
-            .ok_or_else(|| ValidationError::new("members", "must be user ids"))?,
-        Some(Value::String(s)) => s
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect(),
-        Some(_) => return Err(ValidationError::new("members", "must be a list of user ids")),
-    };
+/// `members`: at most 500 user ids.
+fn members(input: &Input) -> Result<Vec<UserId>, ValidationError> {
+    let list = input.opt_user_ids("members")?.unwrap_or_default();
     if list.len() > 500 {
         return Err(ValidationError::new("members", "must hold at most 500 ids"));
-    }
-    for m in &list {
-        UserId::parse("members", m)?;
     }
     Ok(list)
 }
@@ -257,11 +240,7 @@ async fn get_token(State(state): State<AppState>, cred: Credential, input: Input
     let members = members(&input)?;
     // One read: the session, and whether any member blocked the caller.
     let me = cred.user.clone();
-    let member_ids: Vec<UserId> = members
-        .iter()
-        .filter_map(|m| UserId::parse("members", m).ok())
-        .collect();
-    let blocks: Vec<_> = member_ids
+    let blocks: Vec<_> = members
         .iter()
         .map(|m| crate::store::relations::block_key(m, &me))
         .collect();
@@ -273,6 +252,7 @@ async fn get_token(State(state): State<AppState>, cred: Credential, input: Input
     if found.iter().any(Option::is_some) {
         return Err(ValidationError::new("members", "holds a user who does not accept you").into());
     }
+    let members = members.iter().map(|m| m.as_str().to_string()).collect();
     let token = tokens::im_token(&state, &cred.user, act, members)?;
     ok_with(json!({ "userId": cred.user, "token": token }))
 }

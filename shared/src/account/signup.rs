@@ -50,17 +50,7 @@ pub async fn register(
     let user = UserId::from_minted(state.random.token(UserId::BYTES));
     let session = new_session(state, &user, SessionKind::Cookie, device);
     let now = state.clock.now_millis();
-    let contact = match verified.as_ref().map(|v| &v.to) {
-        Some(Recipient::Phone(p)) => Contact {
-            phone: Some(p),
-            email: None,
-        },
-        Some(Recipient::Email(e)) => Contact {
-            phone: None,
-            email: Some(e),
-        },
-        None => Contact::default(),
-    };
+    let contact = verified.as_ref().map_or_else(Contact::default, |v| Contact::of(&v.to));
     let mut tx = Tx::new();
     if let Some(v) = &verified {
         let id = v.to.login_id().ok_or(Error::VerificationTokenGone)?;

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use serde::Serialize;
 
-use super::{retrying, Attempt, CHUNK};
+use super::{commit_or_again, CHUNK};
 use crate::auth::Credential;
 use crate::domain::{GroupId, GroupName, Role, UserId};
 use crate::error::Error;
@@ -16,6 +16,7 @@ use crate::state::AppState;
 use crate::store::feeds::{self, Change, Counter, Op};
 use crate::store::groups::{self, Member, Meta, NoticeType};
 use crate::store::profile::{self, Profile};
+use crate::store::retry::{retrying, Attempt};
 use crate::store::{keys, relations, Tx, TxError};
 
 /// SealTalk's answer per user: 1 joined, 2 waiting for a manager, 3 waiting for the invitee.
@@ -29,7 +30,7 @@ const JOINED: i64 = 1;
 const WAITING_FOR_MANAGER: i64 = 2;
 const WAITING_FOR_INVITEE: i64 = 3;
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 enum Step {
     Session,
     Meta,
@@ -160,7 +161,7 @@ async fn admit_chunk(
             extra.extend(target_keys(g, me, me));
         }
         let (group, found) = read_group(state, cred, g, &extra).await?;
-        let mut found_targets = targets_from(targets, &found[..targets.len() * 5])?;
+        let found_targets = targets_from(targets, &found[..targets.len() * 5])?;
         let creator = if creating {
             if group.meta.is_some() {
                 return Err(Error::Internal("a fresh group id was taken".into()));
@@ -193,7 +194,7 @@ async fn admit_chunk(
                 status: JOINED,
             });
         }
-        for t in &mut found_targets {
+        for t in &found_targets {
             if t.member {
                 statuses.push(UserStatus {
                     id: t.user.clone(),
@@ -236,9 +237,6 @@ async fn admit_chunk(
             }
         }
         if joining.is_empty() && notices.is_empty() {
-            if let How::Agree(_) = how {
-                // Already a member: the pending notice is simply gone.
-            }
             return Ok(Attempt::Done(statuses));
         }
 
@@ -344,6 +342,15 @@ fn distinct_others(ids: &[UserId], me: &UserId) -> Vec<UserId> {
         .filter(|u| *u != me && seen.insert((*u).clone()))
         .cloned()
         .collect()
+}
+
+/// The distinct others a role-bound write acts on; naming oneself is refused with
+/// `why_not_me`.
+fn others_only(ids: &[UserId], me: &UserId, why_not_me: &'static str) -> Result<Vec<UserId>, Error> {
+    if ids.contains(me) {
+        return Err(crate::domain::ValidationError::new("memberIds", why_not_me).into());
+    }
+    Ok(distinct_others(ids, me))
 }
 
 #[derive(Serialize)]
@@ -458,10 +465,7 @@ fn leave_ops(tx: Tx<Step>, g: &GroupId, member: &Member, head: Option<&Item>, no
 /// Removes members (at most 100): the creator or a manager; a manager kicks only plain
 /// members, and nobody kicks the creator.
 pub async fn kick(state: &AppState, cred: &Credential, g: &GroupId, members: &[UserId]) -> Result<(), Error> {
-    let others = distinct_others(members, &cred.user);
-    if others.len() < members.len() && members.contains(&cred.user) {
-        return Err(crate::domain::ValidationError::new("memberIds", "cannot hold yourself: quit instead").into());
-    }
+    let others = others_only(members, &cred.user, "cannot hold yourself: quit instead")?;
     for chunk in others.chunks(20) {
         retrying(state, || async {
             let extra: Vec<Key> = chunk
@@ -515,20 +519,11 @@ pub async fn kick(state: &AppState, cred: &Credential, g: &GroupId, members: &[U
                     &[(Counter::Members, -(leaving.len() as i64), i64::MAX)],
                 ),
             );
-            commit_or_again(state, cred, tx).await
+            commit_or_again(state, cred, tx, Step::Session).await
         })
         .await?;
     }
     Ok(())
-}
-
-async fn commit_or_again(state: &AppState, cred: &Credential, tx: Tx<Step>) -> Result<Attempt<()>, Error> {
-    match tx.commit(state.store.as_ref()).await {
-        Ok(()) => Ok(Attempt::Done(())),
-        Err(TxError::Failed(Step::Session)) => Err(cred.rejected()),
-        Err(TxError::Failed(_) | TxError::Conflict) => Ok(Attempt::Again),
-        Err(TxError::Store(e)) => Err(e.into()),
-    }
 }
 
 /// All members of the group, read in one query.
@@ -542,20 +537,19 @@ pub(super) async fn all_members(state: &AppState, g: &GroupId) -> Result<Vec<Mem
 pub async fn quit(state: &AppState, cred: &Credential, g: &GroupId) -> Result<(), Error> {
     let me = &cred.user;
     retrying(state, || async {
-        let my_head = [feeds::user_head(me)];
-        let (read, members) = tokio::join!(read_group(state, cred, g, &my_head), all_members(state, g));
-        let (group, found) = read?;
+        let (group, found) = read_group(state, cred, g, &[feeds::user_head(me)]).await?;
         group.active()?;
         let mine = group
             .me
             .clone()
             .ok_or(Error::GroupForbidden("you are not a member of this group"))?;
-        let members = members?;
         let now = state.clock.now_millis();
         let mut tx = Tx::new().step(Step::Session, cred.check_op());
         tx = leave_ops(tx, g, &mine, found[0].as_ref(), now)?;
         let mut changes = vec![Change::of("group_member", me, Op::Delete)];
         if mine.role == Role::Creator {
+            // Only a creator's leaving needs the member list (to pick a successor).
+            let members = all_members(state, g).await?;
             let successor = members
                 .iter()
                 .filter(|m| m.user != *me && m.role == Role::Manager)
@@ -582,7 +576,7 @@ pub async fn quit(state: &AppState, cred: &Credential, g: &GroupId) -> Result<()
                 &[(Counter::Members, -1, i64::MAX)],
             ),
         );
-        commit_or_again(state, cred, tx).await
+        commit_or_again(state, cred, tx, Step::Session).await
     })
     .await
 }
@@ -638,11 +632,7 @@ pub(super) async fn clear_members(state: &AppState, g: &GroupId) -> Result<(), E
         for m in chunk {
             tx = tx.steps(Step::Member, groups::remove_member(g, &m.user, m.role)).step(
                 Step::UserFeed,
-                TxOp::Update {
-                    key: feeds::user_head(&m.user),
-                    updates: vec![crate::ports::Update::add("groupCount", -1)],
-                    condition: Some(crate::ports::Condition::Exists),
-                },
+                feeds::count_only(&feeds::user_head(&m.user), Counter::Groups, -1),
             );
         }
         match tx.commit(state.store.as_ref()).await {
@@ -691,7 +681,7 @@ pub async fn transfer(state: &AppState, cred: &Credential, g: &GroupId, to: &Use
                     now,
                 ),
             );
-        commit_or_again(state, cred, tx).await
+        commit_or_again(state, cred, tx, Step::Session).await
     })
     .await
 }
@@ -709,10 +699,7 @@ pub async fn set_managers(
     } else {
         Role::Manager
     };
-    let targets = distinct_others(members, &cred.user);
-    if targets.len() < members.len() && members.contains(&cred.user) {
-        return Err(crate::domain::ValidationError::new("memberIds", "cannot hold the creator").into());
-    }
+    let targets = others_only(members, &cred.user, "cannot hold the creator")?;
     for chunk in targets.chunks(30) {
         retrying(state, || async {
             let extra: Vec<Key> = chunk.iter().map(|u| groups::member_key(g, u)).collect();
@@ -742,7 +729,7 @@ pub async fn set_managers(
                 Step::GroupFeed,
                 feeds::append(&groups::head(g), group.seq()?, &changes, now),
             );
-            commit_or_again(state, cred, tx).await
+            commit_or_again(state, cred, tx, Step::Session).await
         })
         .await?;
     }

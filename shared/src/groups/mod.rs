@@ -10,41 +10,28 @@ mod settings;
 
 pub use routes::routes;
 
+use crate::auth::Credential;
 use crate::error::Error;
 use crate::state::AppState;
+use crate::store::retry::Attempt;
+use crate::store::{Tx, TxError};
 
 /// Members whose membership one transaction changes at most (each costs up to 6 of
 /// DynamoDB's 100 operations).
 const CHUNK: usize = 12;
 
-/// How long a write keeps re-planning after losing races before answering 503.
-const RETRY_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// What one planned attempt came to.
-enum Attempt<A> {
-    Done(A),
-    /// Another write won a condition: plan again from a fresh read.
-    Again,
-}
-
-/// Runs `attempt` until it is done, an error, or the retry budget is spent (each lost
-/// race means another writer committed: N simultaneous writers need up to N rounds).
-async fn retrying<A, F, Fut>(state: &AppState, mut attempt: F) -> Result<A, Error>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<Attempt<A>, Error>>,
-{
-    let started = tokio::time::Instant::now();
-    let mut round = 0u32;
-    while started.elapsed() < RETRY_BUDGET {
-        if round > 0 {
-            let jitter = u64::from(state.random.below(40));
-            tokio::time::sleep(std::time::Duration::from_millis(10 + jitter)).await;
-        }
-        round += 1;
-        if let Attempt::Done(a) = attempt().await? {
-            return Ok(a);
-        }
+/// Commits a planned write: done, the session gone, or (any other condition lost) plan
+/// again from a fresh read.
+async fn commit_or_again<S: Copy + std::fmt::Debug + PartialEq>(
+    state: &AppState,
+    cred: &Credential,
+    tx: Tx<S>,
+    session: S,
+) -> Result<Attempt<()>, Error> {
+    match tx.commit(state.store.as_ref()).await {
+        Ok(()) => Ok(Attempt::Done(())),
+        Err(TxError::Failed(s)) if s == session => Err(cred.rejected()),
+        Err(TxError::Failed(_) | TxError::Conflict) => Ok(Attempt::Again),
+        Err(TxError::Store(e)) => Err(e.into()),
     }
-    Err(Error::Contended)
 }

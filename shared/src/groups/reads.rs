@@ -8,7 +8,7 @@ use super::membership::{all_members, read_group};
 use crate::auth::Credential;
 use crate::domain::GroupId;
 use crate::error::Error;
-use crate::ports::{Item, Key};
+use crate::ports::{Item, Key, Query};
 use crate::privacy::{iso_millis, Viewer};
 use crate::state::AppState;
 use crate::store::feeds::{self, Counter};
@@ -200,15 +200,17 @@ pub async fn notice_info(state: &AppState, cred: &Credential) -> Result<Vec<Valu
     Ok(out)
 }
 
+/// The groups a list of the caller's (mirrors, favourites) names, read with the session
+/// check at the same time.
+async fn listed(state: &AppState, cred: &Credential, query: Query, prefix: &str) -> Result<Vec<GroupId>, Error> {
+    let (checked, page) = tokio::join!(cred.check(state), state.store.query(query));
+    checked?;
+    page?.items.iter().map(|m| groups::group_of(m, prefix)).collect()
+}
+
 /// `GET /user/groups`: the caller's groups (dismissed ones never).
 pub async fn user_groups(state: &AppState, cred: &Credential) -> Result<Vec<Value>, Error> {
-    let (checked, mirrors) = tokio::join!(cred.check(state), state.store.query(groups::mirrors_of(&cred.user)));
-    checked?;
-    let ids: Vec<GroupId> = mirrors?
-        .items
-        .iter()
-        .map(|m| groups::group_of(m, groups::MIRROR_PREFIX))
-        .collect::<Result<_, _>>()?;
+    let ids = listed(state, cred, groups::mirrors_of(&cred.user), groups::MIRROR_PREFIX).await?;
     Ok(summaries(state, &ids)
         .await?
         .into_iter()
@@ -229,13 +231,7 @@ pub async fn user_groups(state: &AppState, cred: &Credential) -> Result<Vec<Valu
 /// `GET /user/favgroups?offset&limit`: the caller's favourite groups that still exist,
 /// all of them when no paging is given.
 pub async fn favgroups(state: &AppState, cred: &Credential, paging: Option<(usize, usize)>) -> Result<Value, Error> {
-    let (checked, favs) = tokio::join!(cred.check(state), state.store.query(groups::favourites_of(&cred.user)));
-    checked?;
-    let ids: Vec<GroupId> = favs?
-        .items
-        .iter()
-        .map(|m| groups::group_of(m, groups::FAV_PREFIX))
-        .collect::<Result<_, _>>()?;
+    let ids = listed(state, cred, groups::favourites_of(&cred.user), groups::FAV_PREFIX).await?;
     let all = summaries(state, &ids).await?;
     let total = all.len();
     let (offset, limit) = paging.unwrap_or((0, total));

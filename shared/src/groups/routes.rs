@@ -43,27 +43,15 @@ pub fn routes() -> Routes {
 /// At most this many ids in one request (DESIGN's batch limit).
 const MAX_IDS: usize = 100;
 
-/// `field` as a JSON array of user ids or a comma-separated string, 1 to 100 of them.
+/// `field`: 1 to 100 user ids.
 fn user_ids(input: &Input, field: &'static str) -> Result<Vec<UserId>, ValidationError> {
-    let raw: Vec<String> = match input.get(field) {
-        None | Some(Value::Null) => return Err(ValidationError::new(field, "is required: a list of user ids")),
-        Some(Value::Array(a)) => a
-            .iter()
-            .map(|v| v.as_str().map(str::to_string))
-            .collect::<Option<_>>()
-            .ok_or_else(|| ValidationError::new(field, "must be user ids"))?,
-        Some(Value::String(s)) => s
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect(),
-        Some(_) => return Err(ValidationError::new(field, "must be a list of user ids")),
-    };
-    if raw.is_empty() || raw.len() > MAX_IDS {
+    let ids = input
+        .opt_user_ids(field)?
+        .ok_or_else(|| ValidationError::new(field, "is required: a list of user ids"))?;
+    if ids.is_empty() || ids.len() > MAX_IDS {
         return Err(ValidationError::new(field, "must hold 1 to 100 user ids"));
     }
-    raw.iter().map(|id| UserId::parse(field, id)).collect()
+    Ok(ids)
 }
 
 fn group_id(input: &Input) -> Result<GroupId, ValidationError> {

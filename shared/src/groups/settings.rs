@@ -2,17 +2,18 @@
 //! name, and favourites. A setting is O(1) writes whatever the group's size: the meta
 //! and one `group` record in the group's feed, which every member's sync follows.
 
+use super::commit_or_again;
 use super::membership::read_group;
-use super::{retrying, Attempt};
 use crate::auth::Credential;
 use crate::domain::{GroupDisplayName, GroupId, Role, UserId};
 use crate::error::Error;
 use crate::state::AppState;
 use crate::store::feeds::{self, Change, Op};
 use crate::store::groups::{self, Setting};
+use crate::store::retry::retrying;
 use crate::store::{Tx, TxError};
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 enum Step {
     Session,
     Role,
@@ -45,18 +46,9 @@ pub async fn set(state: &AppState, cred: &Credential, g: &GroupId, setting: Sett
                     now,
                 ),
             );
-        commit(state, cred, tx).await
+        commit_or_again(state, cred, tx, Step::Session).await
     })
     .await
-}
-
-async fn commit(state: &AppState, cred: &Credential, tx: Tx<Step>) -> Result<Attempt<()>, Error> {
-    match tx.commit(state.store.as_ref()).await {
-        Ok(()) => Ok(Attempt::Done(())),
-        Err(TxError::Failed(Step::Session)) => Err(cred.rejected()),
-        Err(TxError::Failed(_) | TxError::Conflict) => Ok(Attempt::Again),
-        Err(TxError::Store(e)) => Err(e.into()),
-    }
 }
 
 /// The caller's own name in the group.
@@ -86,34 +78,30 @@ pub async fn set_display_name(
                     now,
                 ),
             );
-        commit(state, cred, tx).await
+        commit_or_again(state, cred, tx, Step::Session).await
     })
     .await
 }
 
-/// Saves the group to (or removes it from) the caller's favourites; members only.
+/// Saves the group to (or removes it from) the caller's favourites; saving needs an
+/// active group the caller is a member of, checked in the same transaction.
 pub async fn fav(state: &AppState, cred: &Credential, g: &GroupId, on: bool) -> Result<(), Error> {
-    let (group, _) = read_group(state, cred, g, &[]).await?;
-    if on {
-        group.active()?;
-        group.my_role()?;
-    }
     let me: &UserId = &cred.user;
-    let op = if on {
-        groups::fav(me, g, state.clock.now_millis())
+    let mut tx = Tx::new().step(Step::Session, cred.check_op());
+    tx = if on {
+        tx.step(Step::Meta, groups::check_active(g))
+            .step(
+                Step::Role,
+                groups::check_role(g, me, &[Role::Creator, Role::Manager, Role::Member]),
+            )
+            .step(Step::Fav, groups::fav(me, g, state.clock.now_millis()))
     } else {
-        groups::unfav(me, g)
+        tx.step(Step::Fav, groups::unfav(me, g))
     };
-    let mut tx = Tx::new().step(Step::Session, cred.check_op()).step(Step::Fav, op);
-    if on {
-        tx = tx.step(
-            Step::Role,
-            groups::check_role(g, me, &[Role::Creator, Role::Manager, Role::Member]),
-        );
-    }
     match tx.commit(state.store.as_ref()).await {
         Ok(()) => Ok(()),
         Err(TxError::Failed(Step::Session)) => Err(cred.rejected()),
+        Err(TxError::Failed(Step::Meta)) => Err(Error::NotFound("no such group".into())),
         Err(TxError::Failed(_)) => Err(Error::GroupForbidden("you are not a member of this group")),
         Err(TxError::Conflict) => Err(Error::Contended),
         Err(TxError::Store(e)) => Err(e.into()),

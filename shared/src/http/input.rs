@@ -8,7 +8,7 @@ use axum::http::header::CONTENT_TYPE;
 use serde_json::{Map, Value};
 
 use super::Error;
-use crate::domain::{PhoneNumber, ValidationError};
+use crate::domain::{PhoneNumber, UserId, ValidationError};
 
 const MAX_BODY: usize = 64 * 1024;
 
@@ -36,6 +36,30 @@ impl Input {
     /// repeating a parameter; elsewhere the last one wins).
     pub fn repeated(&self) -> Option<&str> {
         self.repeated.first().map(String::as_str)
+    }
+
+    /// User ids as a JSON array or a comma-separated string (SealTalk clients send
+    /// both); absent or null is `None`. Each id is parsed; the caller bounds the count.
+    pub fn opt_user_ids(&self, field: &'static str) -> Result<Option<Vec<UserId>>, ValidationError> {
+        let raw: Vec<String> = match self.fields.get(field) {
+            None | Some(Value::Null) => return Ok(None),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|v| v.as_str().map(str::to_string))
+                .collect::<Option<_>>()
+                .ok_or_else(|| ValidationError::new(field, "must be user ids"))?,
+            Some(Value::String(s)) => s
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+            Some(_) => return Err(ValidationError::new(field, "must be a list of user ids")),
+        };
+        raw.iter()
+            .map(|id| UserId::parse(field, id))
+            .collect::<Result<_, _>>()
+            .map(Some)
     }
 
     pub fn opt_string(&self, field: &'static str) -> Result<Option<String>, ValidationError> {

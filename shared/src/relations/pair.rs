@@ -11,6 +11,7 @@ use crate::state::AppState;
 use crate::store::feeds::{self, Change, Counter, Op};
 use crate::store::profile::{self, Profile};
 use crate::store::relations::{self, Edge, Follow, Status};
+use crate::store::retry::{retrying, Attempt};
 use crate::store::{Tx, TxError};
 
 /// What was read of the relation between `me` and `other`.
@@ -134,9 +135,6 @@ enum Step {
     TheirGroup,
 }
 
-/// How long a write keeps re-planning after losing races before answering 503.
-const RETRY_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
-
 /// Plans with `decide` from a fresh read and commits, again while other writes win the
 /// race; at a limit `decide` answers with the limit's error from what it read.
 pub async fn change<A>(
@@ -156,20 +154,11 @@ pub async fn change<A>(
         Counter::Groups => limits.max_groups,
         Counter::Members => limits.max_group_members,
     };
-    // Each lost race means another write committed, so N simultaneous writers need up to
-    // N rounds: retry for a time budget rather than a count (docs/sync.md §3).
-    let started = tokio::time::Instant::now();
-    let mut round = 0u32;
-    while started.elapsed() < RETRY_BUDGET {
-        if round > 0 {
-            let jitter = u64::from(state.random.below(40));
-            tokio::time::sleep(std::time::Duration::from_millis(10 + jitter)).await;
-        }
-        round += 1;
+    retrying(state, || async {
         let pair = read(state, cred, other).await?;
         let (plan, answer) = decide(&pair)?;
         if plan.is_empty() {
-            return Ok(answer);
+            return Ok(Attempt::Done(answer));
         }
         let now = state.clock.now_millis();
         let me = &pair.me;
@@ -274,12 +263,12 @@ pub async fn change<A>(
             tx = tx.steps(Step::TheirFeed, ops);
         }
         match tx.commit(state.store.as_ref()).await {
-            Ok(()) => return Ok(answer),
-            Err(TxError::Failed(Step::Session)) => return Err(cred.rejected()),
+            Ok(()) => Ok(Attempt::Done(answer)),
+            Err(TxError::Failed(Step::Session)) => Err(cred.rejected()),
             // Something moved since the read (an edge, a head, a counter): plan again.
-            Err(TxError::Failed(_) | TxError::Conflict) => continue,
-            Err(TxError::Store(e)) => return Err(e.into()),
+            Err(TxError::Failed(_) | TxError::Conflict) => Ok(Attempt::Again),
+            Err(TxError::Store(e)) => Err(e.into()),
         }
-    }
-    Err(Error::Contended)
+    })
+    .await
 }

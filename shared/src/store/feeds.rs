@@ -167,6 +167,16 @@ pub fn append_counting(
     ops
 }
 
+/// Moves a counter on an existing head without a record (a change the feed's readers
+/// learn elsewhere, e.g. a dismissed group's members through the group's feed).
+pub fn count_only(head: &Key, c: Counter, by: i64) -> TxOp {
+    TxOp::Update {
+        key: head.clone(),
+        updates: vec![Update::add(c.attr(), by)],
+        condition: Some(Condition::Exists),
+    }
+}
+
 /// The feed's records after `after`, in order, a page at a time.
 pub fn records_after(head: &Key, after: i64) -> Query {
     Query::partition(head.pk.clone()).sk_between(

@@ -13,6 +13,7 @@ pub mod markers;
 pub mod names;
 pub mod profile;
 pub mod relations;
+pub mod retry;
 pub mod sessions;
 mod tx;
 pub mod verification_tokens;

@@ -132,6 +132,22 @@ pub struct Contact<'a> {
     pub email: Option<&'a EmailAddress>,
 }
 
+impl<'a> Contact<'a> {
+    /// The address a verified code proved.
+    pub fn of(to: &'a crate::domain::Recipient) -> Contact<'a> {
+        match to {
+            crate::domain::Recipient::Phone(p) => Contact {
+                phone: Some(p),
+                email: None,
+            },
+            crate::domain::Recipient::Email(e) => Contact {
+                phone: None,
+                email: Some(e),
+            },
+        }
+    }
+}
+
 /// A new profile at `level`.
 pub fn create(user: &UserId, contact: Contact<'_>, nickname: &Nickname, level: i64, now_ms: i64) -> TxOp {
     let privacy = Privacy::default();
