@@ -27,4 +27,5 @@ pub mod profile;
 pub mod relations;
 pub mod state;
 pub mod store;
+pub mod sync;
 pub mod verification;

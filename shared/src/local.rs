@@ -33,6 +33,7 @@ pub fn all_groups() -> Vec<(&'static str, Routes)> {
         ("profile", crate::profile::routes()),
         ("relations", crate::relations::routes()),
         ("groups", crate::groups::routes()),
+        ("sync", crate::sync::routes()),
     ]
 }
 

@@ -16,6 +16,7 @@ mod identities;
 mod observability;
 mod profile;
 mod relations;
+mod sync;
 
 /// Generates one test per scenario per store.
 #[macro_export]

@@ -465,6 +465,7 @@ fn collect_sms(v: &Value, e164: &str, out: &mut Vec<String>) {
 
 pub mod moto;
 pub mod stores;
+pub mod sync;
 pub mod users;
 
 /// Sends `n` requests at once (the i-th built by `make(i)`); their JSON bodies, in order.

@@ -140,6 +140,24 @@ impl TestApp {
         users
     }
 
+    /// Makes `user` friends (status 20 both ways) with each of `others`, straight in the
+    /// store: for scenarios that need hundreds of friends and exercise reading them.
+    pub async fn make_friends(&self, user: &User, others: &[User]) {
+        use roster::domain::UserId;
+        use roster::store::relations::{set_status, Status};
+        let me = UserId::parse("id", &user.id).unwrap();
+        let now = self.state.clock.now_millis();
+        for chunk in others.chunks(40) {
+            let mut ops = vec![];
+            for o in chunk {
+                let o = UserId::parse("id", &o.id).unwrap();
+                ops.push(set_status(&me, &o, None, Status::Agreed, None, now));
+                ops.push(set_status(&o, &me, None, Status::Agreed, None, now));
+            }
+            self.state.store.transact_write(ops).await.unwrap();
+        }
+    }
+
     /// A new user named `nickname`, signed in by registering.
     pub async fn registered_as(&self, nickname: &str) -> User {
         let (national, e164, token) = self.verified_phone(None).await;

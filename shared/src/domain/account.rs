@@ -3,7 +3,7 @@ use std::fmt;
 use super::ValidationError;
 
 /// An opaque, URL-safe, random user id (never sequential).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(transparent)]
 pub struct UserId(String);
 

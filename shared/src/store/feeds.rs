@@ -193,3 +193,13 @@ pub fn record_seq(item: &Item) -> Result<i64, Error> {
         .and_then(|n| n.parse().ok())
         .ok_or_else(|| corrupt(item, "not a change record key"))
 }
+
+/// Records `after + 1 ..= upto` of the feed, in order (a page may stop early).
+pub fn records_between(head: &Key, after: i64, upto: i64) -> Query {
+    Query::partition(head.pk.clone())
+        .sk_between(
+            format!("{}{:020}", keys::CHANGE_PREFIX, after + 1),
+            format!("{}{:020}", keys::CHANGE_PREFIX, upto),
+        )
+        .limit((upto - after).clamp(1, 1000) as usize)
+}

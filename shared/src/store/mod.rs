@@ -15,6 +15,7 @@ pub mod profile;
 pub mod relations;
 pub mod retry;
 pub mod sessions;
+pub mod sync_points;
 mod tx;
 pub mod verification_tokens;
 

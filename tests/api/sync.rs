@@ -1,0 +1,339 @@
+//! Incremental sync (issue 13): a client's tables, built only from `/user/sync/:version`
+//! answers, equal what the other routes show — tombstones included — after every kind of
+//! change, under concurrent writers, in pages of at most 1000, and past the horizon.
+
+use serde_json::{json, Value};
+
+use crate::on_every_store;
+use crate::support::stores::Counting;
+use crate::support::sync::{truth, SyncClient};
+use crate::support::users::User;
+use crate::support::TestApp;
+
+async fn post(app: &TestApp, user: &User, path: &str, body: Value) -> Value {
+    let res = app.as_user(user).post(path, body).await;
+    assert_eq!(res.code(), 200, "{path}: {}", res.body);
+    res.body
+}
+
+async fn befriend(app: &TestApp, a: &User, b: &User) {
+    post(app, a, "/friendship/invite", json!({"friendId": b.id})).await;
+    post(app, b, "/friendship/agree", json!({"friendId": a.id})).await;
+}
+
+async fn create_group(app: &TestApp, creator: &User, name: &str, members: &[&User]) -> String {
+    let ids: Vec<&str> = members.iter().map(|u| u.id.as_str()).collect();
+    let body = post(app, creator, "/group/create", json!({"name": name, "memberIds": ids})).await;
+    body["result"]["id"].as_str().unwrap().to_string()
+}
+
+async fn relogin(app: &TestApp, user: User) -> User {
+    User {
+        cookie: app.logged_in(&user).await,
+        ..user
+    }
+}
+
+async fn in_sync(app: &TestApp, client: &mut SyncClient, me: &User) {
+    client.drain(app, me).await;
+    assert_eq!(client.tables, truth(app, me).await);
+}
+
+async fn a_first_sync_delivers_everything_and_then_only_changes(app: TestApp) {
+    let [me, a, b, c] = [
+        app.registered_as("Me").await,
+        app.registered_as("Ann").await,
+        app.registered_as("Bob").await,
+        app.registered_as("Cid").await,
+    ];
+    befriend(&app, &me, &a).await;
+    post(&app, &me, "/friendship/invite", json!({"friendId": b.id})).await;
+    post(&app, &me, "/user/add_to_blacklist", json!({"friendId": c.id})).await;
+    let g = create_group(&app, &a, "Team", &[&me, &b]).await;
+    post(
+        &app,
+        &me,
+        "/group/set_display_name",
+        json!({"groupId": g, "displayName": "Boss"}),
+    )
+    .await;
+
+    let mut client = SyncClient::new();
+    let first = client.once(&app, &me).await;
+    assert_eq!(first["full"], true);
+    assert_eq!(first["hasMore"], false);
+    assert_eq!(first["user"]["id"], me.id.as_str());
+    assert_eq!(first["user"]["nickname"], "Me");
+    assert_eq!(client.tables, truth(&app, &me).await);
+    assert_eq!(client.tables.friends.len(), 2, "{first}");
+    assert_eq!(client.tables.members.len(), 3, "{first}");
+    assert_eq!(client.tables.groups[&g].4, "Boss");
+    assert_eq!(client.tables.profiles[&a.id].0, "Ann");
+
+    // Nothing changed: the same version, nothing delivered.
+    let again = client.once(&app, &me).await;
+    assert_eq!(again["version"], first["version"]);
+    assert_eq!(again["full"], false);
+    for k in ["blacklist", "friends", "groups", "group_members"] {
+        assert_eq!(again[k], json!([]), "{again}");
+    }
+
+    // A friend's nickname and a member joining reach the next sync, and nothing else.
+    post(&app, &a, "/user/set_nickname", json!({"nickname": "Annie"})).await;
+    post(&app, &c, "/group/join", json!({"groupId": g})).await;
+    let next = client.once(&app, &me).await;
+    assert!(next["version"].as_i64() > first["version"].as_i64());
+    assert_eq!(next["friends"].as_array().unwrap().len(), 1, "{next}");
+    assert_eq!(next["friends"][0]["user"]["nickname"], "Annie");
+    assert_eq!(next["group_members"].as_array().unwrap().len(), 1, "{next}");
+    assert_eq!(next["group_members"][0]["memberId"], c.id.as_str());
+    assert_eq!(client.tables, truth(&app, &me).await);
+}
+
+async fn deletions_arrive_as_tombstones(app: TestApp) {
+    let [me, a, b, c, d] = [
+        app.registered_as("Me").await,
+        app.registered_as("Ann").await,
+        app.registered_as("Bob").await,
+        app.registered_as("Cid").await,
+        app.registered_as("Dan").await,
+    ];
+    befriend(&app, &me, &a).await;
+    befriend(&app, &me, &b).await;
+    post(&app, &me, "/user/add_to_blacklist", json!({"friendId": c.id})).await;
+    let kept = create_group(&app, &me, "Kept", &[&a, &b, &d]).await;
+    let left = create_group(&app, &a, "Left", &[&me]).await;
+    let dismissed = create_group(&app, &b, "Gone", &[&me]).await;
+    let mut client = SyncClient::new();
+    in_sync(&app, &mut client, &me).await;
+
+    post(&app, &me, "/user/remove_from_blacklist", json!({"friendId": c.id})).await;
+    post(&app, &me, "/friendship/delete", json!({"friendId": a.id})).await;
+    post(&app, &b, "/friendship/delete", json!({"friendId": me.id})).await;
+    post(&app, &me, "/group/kick", json!({"groupId": kept, "memberIds": [d.id]})).await;
+    post(&app, &me, "/group/quit", json!({"groupId": left})).await;
+    post(&app, &b, "/group/dismiss", json!({"groupId": dismissed})).await;
+
+    let answers = client.drain(&app, &me).await;
+    let r = &answers[0];
+    let find = |list: &str, field: &str, id: &str| -> Value {
+        r[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e[field] == id || e["group"][field] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {list} entry for {id}: {r}"))
+    };
+    assert_eq!(find("blacklist", "friendId", &c.id)["status"], false);
+    assert_eq!(find("friends", "friendId", &a.id)["status"], 30);
+    assert_eq!(find("groups", "id", &left)["isDeleted"], true);
+    assert_eq!(find("groups", "id", &dismissed)["isDeleted"], true);
+    let kicked = r["group_members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["memberId"] == d.id.as_str())
+        .cloned()
+        .unwrap_or_else(|| panic!("no member tombstone: {r}"));
+    assert_eq!(kicked["isDeleted"], true);
+    assert_eq!(client.tables, truth(&app, &me).await);
+    assert!(client.tables.groups.contains_key(&kept));
+    assert!(!client.tables.groups.contains_key(&left));
+    assert!(client.tables.blacklist.is_empty());
+}
+
+async fn a_group_rename_is_one_write_and_reaches_every_member(app: TestApp) {
+    let creator = app.registered_as("Creator").await;
+    let members = app.quick_users(499).await;
+    let g = create_group(&app, &creator, "Big", &[]).await;
+    for chunk in members.chunks(100) {
+        let ids: Vec<&str> = chunk.iter().map(|u| u.id.as_str()).collect();
+        post(&app, &creator, "/group/add", json!({"groupId": g, "memberIds": ids})).await;
+    }
+    let sample = [&members[0], &members[250], &members[498]];
+    let mut clients = vec![];
+    for m in sample {
+        let mut c = SyncClient::new();
+        let first = c.once(&app, m).await;
+        assert_eq!(first["group_members"].as_array().unwrap().len(), 500);
+        clients.push(c);
+    }
+
+    let counting = Counting::new();
+    let router = app.router_with_store(counting.wrap(app.state.store.clone()));
+    let res = crate::support::call(
+        router,
+        crate::support::json_post_as(
+            "/group/rename",
+            &creator.cookie,
+            &json!({"groupId": g, "name": "Bigger"}),
+        ),
+    )
+    .await;
+    assert_eq!(res["code"], 200, "{res}");
+    assert_eq!(
+        counting.transactions(),
+        1,
+        "a rename is one transaction whatever the size"
+    );
+
+    for (c, m) in clients.iter_mut().zip(sample) {
+        let r = c.once(&app, m).await;
+        assert_eq!(r["groups"].as_array().unwrap().len(), 1, "{r}");
+        assert_eq!(r["groups"][0]["group"]["name"], "Bigger");
+        assert_eq!(r["group_members"], json!([]));
+    }
+}
+
+async fn an_answer_holds_at_most_1000_and_says_has_more(app: TestApp) {
+    let me = app.registered_as("Me").await;
+    let others = app.quick_users(399).await;
+    let refs: Vec<&User> = others.iter().collect();
+    // Three groups of 400: 1203 entries, each group a unit that is never split.
+    let mut ids = vec![];
+    for name in ["One", "Two", "Three"] {
+        let g = create_group(&app, &me, name, &refs[..99]).await;
+        for chunk in refs[99..].chunks(100) {
+            let ids: Vec<&str> = chunk.iter().map(|u| u.id.as_str()).collect();
+            post(&app, &me, "/group/add", json!({"groupId": g, "memberIds": ids})).await;
+        }
+        ids.push(g);
+    }
+    let mut client = SyncClient::new();
+    let answers = client.drain(&app, &me).await;
+    assert!(answers.len() >= 2, "{} answers", answers.len());
+    assert_eq!(answers[0]["full"], true);
+    assert_eq!(answers[0]["hasMore"], true);
+    assert!(answers[1..].iter().all(|a| a["full"] == false));
+    assert_eq!(client.tables, truth(&app, &me).await);
+    assert_eq!(client.tables.members.len(), 1200);
+
+    // 1100 changes of one subject: records are read at most 1000 an answer.
+    let other = &others[0];
+    for i in 0..550 {
+        post(&app, &me, "/user/add_to_blacklist", json!({"friendId": other.id})).await;
+        post(&app, &me, "/user/remove_from_blacklist", json!({"friendId": other.id})).await;
+        if i % 100 == 99 {
+            app.clock.advance_secs(3600);
+        }
+    }
+    let first = client.once(&app, &me).await;
+    assert_eq!(first["hasMore"], true);
+    let rest = client.drain(&app, &me).await;
+    assert_eq!(rest.last().unwrap()["hasMore"], false);
+    assert_eq!(client.tables, truth(&app, &me).await);
+}
+
+async fn a_version_past_the_horizon_gets_everything_again(app: TestApp) {
+    let [me, a, b] = [
+        app.registered_as("Me").await,
+        app.registered_as("Ann").await,
+        app.registered_as("Bob").await,
+    ];
+    befriend(&app, &me, &a).await;
+    let g = create_group(&app, &a, "Team", &[&me, &b]).await;
+    let mut client = SyncClient::new();
+    in_sync(&app, &mut client, &me).await;
+    let old = client.version;
+
+    // A forged version, or another account's, names no point of mine: a full answer.
+    let res = app.as_user(&me).get(&format!("/user/sync/{}", old + 1000)).await;
+    assert_eq!(res.body["result"]["full"], true, "{}", res.body);
+    let mut other = SyncClient::new();
+    other.drain(&app, &b).await;
+    let res = app.as_user(&me).get(&format!("/user/sync/{}", other.version)).await;
+    assert_eq!(res.body["result"]["full"], true);
+
+    // 31 days on (sessions have lapsed too), with changes while the client was away,
+    // including a deletion.
+    app.clock.advance_secs(31 * 86_400);
+    let [me, a, b] = [relogin(&app, me).await, relogin(&app, a).await, relogin(&app, b).await];
+    post(&app, &a, "/friendship/delete", json!({"friendId": me.id})).await;
+    post(&app, &b, "/group/quit", json!({"groupId": g})).await;
+    client.version = old;
+    let r = client.once(&app, &me).await;
+    assert_eq!(r["full"], true, "{r}");
+    client.drain(&app, &me).await;
+    assert_eq!(client.tables, truth(&app, &me).await);
+    assert_eq!(client.tables.members.len(), 2);
+
+    // Bad versions are refused, naming the field.
+    for bad in ["-1", "abc", "1.5"] {
+        let res = app.as_user(&me).get(&format!("/user/sync/{bad}")).await;
+        assert_eq!(res.status, 400, "{bad}: {}", res.body);
+        assert!(res.body.to_string().contains("version"), "{}", res.body);
+    }
+}
+
+/// Round trips of a sync, measured with a counting store (printed; the empty sync pinned).
+async fn a_sync_costs_few_round_trips(app: TestApp) {
+    let me = app.registered_as("Me").await;
+    let friends = app.quick_users(500).await;
+    app.make_friends(&me, &friends).await;
+    let mut groups = vec![];
+    for i in 0..50 {
+        let g = create_group(&app, &me, &format!("G{i}"), &[&friends[i], &friends[i + 50]]).await;
+        groups.push(g);
+    }
+    let counting = Counting::new();
+    let router = app.router_with_store(counting.wrap(app.state.store.clone()));
+    let sync = |version: i64| {
+        let router = router.clone();
+        let cookie = me.cookie.clone();
+        async move {
+            let req = axum::http::Request::get(format!("/user/sync/{version}"))
+                .header("cookie", cookie)
+                .body(axum::body::Body::empty())
+                .unwrap();
+            crate::support::call(router, req).await
+        }
+    };
+    let mut version = 0;
+    let mut full_calls = vec![];
+    loop {
+        let before = counting.calls();
+        let r = sync(version).await;
+        assert_eq!(r["code"], 200, "{r}");
+        full_calls.push(counting.calls() - before);
+        version = r["result"]["version"].as_i64().unwrap();
+        if r["result"]["hasMore"] == false {
+            break;
+        }
+    }
+    let before = (counting.calls(), counting.transactions());
+    let r = sync(version).await;
+    let empty = (counting.calls() - before.0, counting.transactions() - before.1);
+    assert_eq!(r["result"]["version"], version);
+    // The session check with the own feed and point, then the 550 heads in 6 parallel batches.
+    assert_eq!(empty, (1 + 6, 0), "an empty sync reads, never writes");
+
+    let other = &friends[0];
+    for _ in 0..50 {
+        post(&app, &me, "/user/add_to_blacklist", json!({"friendId": other.id})).await;
+        post(&app, &me, "/user/remove_from_blacklist", json!({"friendId": other.id})).await;
+    }
+    let before = counting.calls();
+    let r = sync(version).await;
+    let hundred = counting.calls() - before;
+    assert_eq!(r["result"]["hasMore"], false);
+    println!(
+        "sync round trips ({:?}): first full sync of 500 friends and 50 groups {:?} (answers {}), \
+         empty {} calls (1 + {} parallel), 100 own-feed changes {}",
+        app.kind,
+        full_calls,
+        full_calls.len(),
+        empty.0,
+        empty.0 - 1,
+        hundred
+    );
+}
+
+on_every_store!(
+    a_first_sync_delivers_everything_and_then_only_changes,
+    deletions_arrive_as_tombstones,
+    a_group_rename_is_one_write_and_reaches_every_member,
+    an_answer_holds_at_most_1000_and_says_has_more,
+    a_version_past_the_horizon_gets_everything_again,
+    a_sync_costs_few_round_trips,
+);
