@@ -329,7 +329,96 @@ async fn a_sync_costs_few_round_trips(app: TestApp) {
     );
 }
 
+/// A small deterministic generator (xorshift): the failing round's seed is printed.
+struct Dice(u64);
+
+impl Dice {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+/// One random write by one of the users, as (path, cookie, body).
+fn random_write(d: &mut Dice, me: &User, others: &[User], groups: &[(String, usize)]) -> (String, String, Value) {
+    let x = &others[d.below(others.len())];
+    let (g, creator) = &groups[d.below(groups.len())];
+    let creator = if *creator == usize::MAX { me } else { &others[*creator] };
+    let (who, path, body) = match d.below(14) {
+        0 => (me, "/user/add_to_blacklist", json!({"friendId": x.id})),
+        1 => (me, "/user/remove_from_blacklist", json!({"friendId": x.id})),
+        2 => (me, "/friendship/invite", json!({"friendId": x.id, "message": "hi"})),
+        3 => (x, "/friendship/invite", json!({"friendId": me.id})),
+        4 => (x, "/friendship/agree", json!({"friendId": me.id})),
+        5 => (me, "/friendship/agree", json!({"friendId": x.id})),
+        6 => (if d.below(2) == 0 { me } else { x }, "/friendship/delete", json!({"friendId": if d.below(2) == 0 { &x.id } else { &me.id }})),
+        7 => (me, "/friendship/set_display_name", json!({"friendId": x.id, "displayName": format!("D{}", d.below(100))})),
+        8 => (x, "/group/join", json!({"groupId": g})),
+        9 => (x, "/group/quit", json!({"groupId": g})),
+        10 => (creator, "/group/kick", json!({"groupId": g, "memberIds": [x.id]})),
+        11 => (creator, "/group/rename", json!({"groupId": g, "name": format!("N{}", d.below(1000))})),
+        12 => (x, "/user/set_nickname", json!({"nickname": format!("Nick{}", d.below(1000))})),
+        _ => (x, "/group/set_display_name", json!({"groupId": g, "displayName": format!("G{}", d.below(100))})),
+    };
+    let body = match (path, &body["friendId"]) {
+        // Writes about oneself are not interesting; make them a follow (counters only).
+        (_, id) if id.as_str() == Some(who.id.as_str()) => json!({"userId": x.id}),
+        _ => body,
+    };
+    let path = if body.get("userId").is_some() { "/user/follow" } else { path };
+    (path.to_string(), who.cookie.clone(), body)
+}
+
+/// Writers on a process whose clock is 5 s behind race a client that syncs throughout;
+/// after each round the client's tables, built only from sync answers, equal the state.
+async fn a_client_built_from_syncs_equals_the_state_under_concurrent_writes(app: TestApp) {
+    let mut users = app.quick_users(7).await;
+    let me = users.remove(0);
+    let others = users;
+    let mine = create_group(&app, &me, "Mine", &[&others[0], &others[1], &others[2]]).await;
+    let theirs = create_group(&app, &others[3], "Theirs", &[&me, &others[4]]).await;
+    let groups = [(mine, usize::MAX), (theirs, 3)];
+    let writers = app.router_with_skew(-5);
+    let mut client = SyncClient::new();
+    let mut writes = 0;
+    for round in 0..50u64 {
+        let seed = 0x9E37_79B9_7F4A_7C15 ^ (round + 1);
+        let mut dice = Dice(seed);
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..6 {
+            let batch: Vec<_> = (0..2).map(|_| random_write(&mut dice, &me, &others, &groups)).collect();
+            let router = writers.clone();
+            tasks.spawn(async move {
+                let mut codes = vec![];
+                for (path, cookie, body) in batch {
+                    let res = crate::support::call(router.clone(), crate::support::json_post_as(&path, &cookie, &body)).await;
+                    codes.push((path, res));
+                }
+                codes
+            });
+        }
+        // Syncs while the writers run: each answer is applied as it comes.
+        for _ in 0..3 {
+            client.once(&app, &me).await;
+            tokio::task::yield_now().await;
+        }
+        while let Some(done) = tasks.join_next().await {
+            for (path, res) in done.unwrap() {
+                writes += 1;
+                let code = res["code"].as_i64().unwrap_or(0);
+                assert!(code != 500 && code != 0, "round {round} (seed {seed:#x}) {path}: {res}");
+            }
+        }
+        client.drain(&app, &me).await;
+        assert_eq!(client.tables, truth(&app, &me).await, "round {round} (seed {seed:#x})");
+    }
+    println!("interleaving ({:?}): 50 rounds, {writes} writes, final tables {:?}", app.kind, client.tables);
+}
+
 on_every_store!(
+    a_client_built_from_syncs_equals_the_state_under_concurrent_writes,
     a_first_sync_delivers_everything_and_then_only_changes,
     deletions_arrive_as_tombstones,
     a_group_rename_is_one_write_and_reaches_every_member,

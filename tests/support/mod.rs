@@ -335,6 +335,26 @@ impl TestApp {
         roster::local::router(AppState::new(services))
     }
 
+    /// The same services with a clock `skew_secs` away from the app's (another process
+    /// whose clock differs): it reads the time the app's clock has now, and stays there.
+    pub fn router_with_skew(&self, skew_secs: i64) -> Router {
+        let s = &self.state;
+        let clock = Arc::new(ManualClock::starting_at_secs(s.clock.now_millis() / 1000 + skew_secs));
+        let services = Services {
+            config: s.config.clone(),
+            store: s.store.clone(),
+            messages: s.messages.clone(),
+            uploads: s.uploads.clone(),
+            challenge: s.challenge.clone(),
+            clock,
+            random: s.random.clone(),
+            code_key: s.code_key.clone(),
+            tokens: s.tokens.clone(),
+            local: None,
+        };
+        roster::local::router(AppState::new(services))
+    }
+
     pub async fn request(&self, method: Method, path: &str, body: Option<Value>, ip: [u8; 4]) -> TestResponse {
         let mut builder = Request::builder().method(method).uri(path);
         if body.is_some() {
