@@ -19,6 +19,7 @@ pub mod error;
 pub mod groups;
 pub mod homepage;
 pub mod http;
+pub mod jobs;
 pub mod lambda;
 pub mod local;
 pub mod ports;

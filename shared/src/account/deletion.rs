@@ -1,15 +1,19 @@
 //! Account deletion with a fresh `delete` code sent to the account's phone or email: the
 //! profile, the credential, every uniqueness marker (phone, email, username, SealTalk
-//! id: each is free again), the name directory entries and every session go at once.
+//! id: each is free again), the name directory entries and every session go at once, with
+//! a `user` tombstone in the account's feed and the clean-up job (`docs/sync.md` §8) in
+//! the same transaction. The request then runs the job's first pages; the sweep finishes.
 
 use super::password::session_deletes;
 use crate::auth::Credential;
 use crate::domain::{CodePurpose, LoginId, Recipient, StAccount, Username};
 use crate::error::Error;
+use crate::jobs::deletion::{self as cleanup, Budget};
 use crate::ports::TxOp;
 use crate::state::AppState;
 use crate::store::names::{self, NameKind};
-use crate::store::{self, keys, login_failures, profile::Profile, Tx, TxError};
+use crate::store::feeds::{self, Change, Op};
+use crate::store::{self, jobs, keys, login_failures, profile::Profile, Tx, TxError};
 use crate::verification::{check_code, MatchedCode, PresentedCode};
 
 #[derive(Clone, Copy, Debug)]
@@ -21,6 +25,8 @@ enum Step {
     Marker,
     Failures,
     Names,
+    Feed,
+    Job,
     OtherSessions,
 }
 
@@ -40,8 +46,12 @@ async fn matching_code(state: &AppState, addresses: &[Recipient], code: &Present
 }
 
 pub async fn delete_account(state: &AppState, cred: &Credential, code: &PresentedCode) -> Result<(), Error> {
-    let keys = [store::profile::key(&cred.user), store::credential::key(&cred.user)];
-    let [profile, credential] = cred.read(state, keys.clone()).await?;
+    let keys = [
+        store::profile::key(&cred.user),
+        store::credential::key(&cred.user),
+        feeds::user_head(&cred.user),
+    ];
+    let [profile, credential, mut head] = cred.read(state, keys.clone()).await?;
     let profile = Profile::from_item(&profile.ok_or(Error::Unauthorized)?)?;
     let mut opened = store::credential::sessions_opened(&credential.ok_or(Error::Unauthorized)?)?;
     let mut ids = vec![];
@@ -65,6 +75,7 @@ pub async fn delete_account(state: &AppState, cred: &Credential, code: &Presente
     // Again only when a login opened a session between the listing and the commit.
     for _ in 0..3 {
         let others = session_deletes(state, &cred.user, Some(&current)).await?;
+        let now = state.clock.now_millis();
         let tx = Tx::new()
             .step(Step::Code, matched.consume())
             .step(
@@ -89,16 +100,33 @@ pub async fn delete_account(state: &AppState, cred: &Credential, code: &Presente
             .steps(Step::Failures, ids.iter().map(login_failures::clear))
             .step(Step::Names, names::delete(&cred.user, NameKind::Nickname))
             .step(Step::Names, names::delete(&cred.user, NameKind::Username))
+            .steps(
+                Step::Feed,
+                feeds::append(
+                    &feeds::user_head(&cred.user),
+                    feeds::seq(head.as_ref())?,
+                    &[Change::of("user", &cred.user, Op::Delete)],
+                    now,
+                ),
+            )
+            .step(Step::Job, jobs::start_deletion(&cred.user, &cleanup::first_cursor(), now))
             .steps(Step::OtherSessions, others);
         match tx.commit(state.store.as_ref()).await {
             Ok(()) => {
                 tracing::info!(user = %cred.user, "account deleted");
+                // The account is gone whatever happens next: a clean-up that stops here
+                // is finished by the sweep.
+                match cleanup::run(state, &cred.user, Budget::inline()).await {
+                    Ok(done) => tracing::info!(user = %cred.user, done, "account clean-up ran inline"),
+                    Err(e) => tracing::warn!(user = %cred.user, error = %e, "account clean-up stopped; the sweep resumes it"),
+                }
                 return Ok(());
             }
             Err(TxError::Failed(Step::Code)) => return Err(Error::CodeExpired),
-            Err(TxError::Failed(Step::Credential) | TxError::Conflict) => {
-                let [_, credential] = cred.read(state, keys.clone()).await?;
+            Err(TxError::Failed(Step::Credential | Step::Feed) | TxError::Conflict) => {
+                let [_, credential, fresh_head] = cred.read(state, keys.clone()).await?;
                 opened = store::credential::sessions_opened(&credential.ok_or(Error::Unauthorized)?)?;
+                head = fresh_head;
             }
             Err(TxError::Failed(_)) => return Err(cred.rejected()),
             Err(TxError::Store(e)) => return Err(e.into()),

@@ -153,4 +153,33 @@ impl UploadSigner for LocalUploads {
             .await
             .map_err(|e| UploadError::Storing(e.to_string()))
     }
+
+    async fn delete_prefix(&self, prefix: &str) -> Result<usize, UploadError> {
+        // Prefixes name a folder (`avatars/<user>/`): remove the folder's files.
+        let folder = prefix.trim_end_matches('/');
+        if !Self::is_safe_key(folder) {
+            return Err(UploadError::Storing("the prefix is not a safe path".into()));
+        }
+        let dir = self.path_of(folder);
+        let mut entries = match tokio::fs::read_dir(&dir).await {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(UploadError::Storing(e.to_string())),
+        };
+        let mut deleted = 0;
+        while let Some(entry) = entries.next_entry().await.map_err(|e| UploadError::Storing(e.to_string()))? {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "content-type") {
+                let _ = tokio::fs::remove_file(&path).await;
+                continue;
+            }
+            match tokio::fs::remove_file(&path).await {
+                Ok(()) => deleted += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(UploadError::Storing(e.to_string())),
+            }
+        }
+        let _ = tokio::fs::remove_dir(&dir).await;
+        Ok(deleted)
+    }
 }

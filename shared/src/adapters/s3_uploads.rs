@@ -69,4 +69,57 @@ impl UploadSigner for S3Uploads {
             .map_err(|e| UploadError::Storing(e.to_string()))?;
         Ok(())
     }
+
+    /// One `ListObjectsV2` page and one `DeleteObjects` per 1000 keys.
+    async fn delete_prefix(&self, prefix: &str) -> Result<usize, UploadError> {
+        use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+        let mut deleted = 0;
+        let mut token = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_continuation_token(token)
+                .send()
+                .await
+                .map_err(|e| UploadError::Storing(format!("listing {prefix}: {e}")))?;
+            let ids = page
+                .contents()
+                .iter()
+                .filter_map(|o| o.key())
+                .map(|k| ObjectIdentifier::builder().key(k).build())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| UploadError::Storing(e.to_string()))?;
+            if !ids.is_empty() {
+                let n = ids.len();
+                let delete = Delete::builder()
+                    .set_objects(Some(ids))
+                    .quiet(true)
+                    .build()
+                    .map_err(|e| UploadError::Storing(e.to_string()))?;
+                let out = self
+                    .client
+                    .delete_objects()
+                    .bucket(&self.bucket)
+                    .delete(delete)
+                    .send()
+                    .await
+                    .map_err(|e| UploadError::Storing(format!("deleting under {prefix}: {e}")))?;
+                if let Some(e) = out.errors().first() {
+                    return Err(UploadError::Storing(format!(
+                        "deleting {}: {}",
+                        e.key().unwrap_or_default(),
+                        e.code().unwrap_or_default()
+                    )));
+                }
+                deleted += n;
+            }
+            if page.is_truncated() != Some(true) {
+                return Ok(deleted);
+            }
+            token = page.next_continuation_token().map(str::to_string);
+        }
+    }
 }

@@ -32,4 +32,8 @@ impl UploadSigner for NotInThisFunction {
     async fn put(&self, _key: &str, _content_type: &str, _bytes: Vec<u8>) -> Result<(), UploadError> {
         Err(UploadError::Storing("this function is built without uploads".into()))
     }
+
+    async fn delete_prefix(&self, _prefix: &str) -> Result<usize, UploadError> {
+        Err(UploadError::Storing("this function is built without uploads".into()))
+    }
 }

@@ -550,12 +550,7 @@ pub async fn quit(state: &AppState, cred: &Credential, g: &GroupId) -> Result<()
         if mine.role == Role::Creator {
             // Only a creator's leaving needs the member list (to pick a successor).
             let members = all_members(state, g).await?;
-            let successor = members
-                .iter()
-                .filter(|m| m.user != *me && m.role == Role::Manager)
-                .min_by_key(|m| m.join_seq)
-                .or_else(|| members.iter().filter(|m| m.user != *me).min_by_key(|m| m.join_seq));
-            match successor {
+            match groups::successor(&members, me) {
                 None => return dismiss_now(state, cred, g, &group).await.map(Attempt::Done),
                 Some(s) => {
                     tx = tx

@@ -35,4 +35,8 @@ pub trait UploadSigner: Send + Sync {
 
     /// Stores a file the service itself received (a direct avatar upload).
     async fn put(&self, key: &str, content_type: &str, bytes: Vec<u8>) -> Result<(), UploadError>;
+
+    /// Deletes every stored file whose key starts with `prefix` (an account's avatars);
+    /// none there is done. Answers how many went.
+    async fn delete_prefix(&self, prefix: &str) -> Result<usize, UploadError>;
 }

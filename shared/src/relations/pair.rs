@@ -122,6 +122,7 @@ fn moves(before: Option<Status>, after: Status) -> Vec<(Counter, i64)> {
 #[derive(Clone, Copy, Debug)]
 enum Step {
     Session,
+    TheyExist,
     TheyDontBlock,
     Block,
     Mine,
@@ -162,7 +163,14 @@ pub async fn change<A>(
         }
         let now = state.clock.now_millis();
         let me = &pair.me;
-        let mut tx = Tx::new().step(Step::Session, cred.check_op());
+        // Serialized against their account's deletion: no edge towards them after it.
+        let mut tx = Tx::new().step(Step::Session, cred.check_op()).step(
+            Step::TheyExist,
+            TxOp::Check {
+                key: profile::key(other),
+                condition: crate::ports::Condition::Exists,
+            },
+        );
         if plan.unless_they_block {
             tx = tx.step(Step::TheyDontBlock, relations::not_blocked(other, me));
         }

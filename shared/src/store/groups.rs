@@ -39,7 +39,7 @@ pub const MEMBER_PREFIX: &str = "MEMBER#";
 pub const MIRROR_PREFIX: &str = "GROUP#";
 pub const NOTICE_PREFIX: &str = "NOTICE#";
 pub const FAV_PREFIX: &str = "FAVGROUP#";
-const INVITE_INDEX_PREFIX: &str = "GNOTICE#";
+pub const INVITE_INDEX_PREFIX: &str = "GNOTICE#";
 
 /// A dismissed group's items stay this long, for syncs to see it go.
 const DISMISSED_LIFETIME_SECS: i64 = 35 * 86_400;
@@ -396,4 +396,14 @@ pub fn unfav(u: &UserId, g: &GroupId) -> TxOp {
 
 pub fn created_at(item: &Item) -> Result<i64, Error> {
     req_n(item, CREATED_AT)
+}
+
+/// Who becomes creator when `leaving` (the creator) goes: the manager with the smallest
+/// `joinSeq`, else the member with the smallest; none when nobody else is left.
+pub fn successor<'a>(members: &'a [Member], leaving: &UserId) -> Option<&'a Member> {
+    let others = || members.iter().filter(move |m| m.user != *leaving);
+    others()
+        .filter(|m| m.role == Role::Manager)
+        .min_by_key(|m| m.join_seq)
+        .or_else(|| others().min_by_key(|m| m.join_seq))
 }

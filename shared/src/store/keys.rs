@@ -71,6 +71,8 @@ pub const BLOCK_PREFIX: &str = "BLOCK#";
 pub const FOLLOW_PREFIX: &str = "FOLLOW#";
 pub const FAN_PREFIX: &str = "FAN#";
 pub const FOLLOW_GROUP_PREFIX: &str = "FGROUP#";
+/// Index entries of the users who block a user (`USER#<blocked>` / `BLOCKER#<blocker>`).
+pub const BLOCKER_PREFIX: &str = "BLOCKER#";
 
 /// `user` follows `other`; indexed as `USER#<other>` / `FAN#<user>` (my fans).
 pub fn follow(user: &UserId, other: &UserId) -> Key {
@@ -97,7 +99,7 @@ pub fn block(user: &UserId, other: &UserId) -> Key {
 }
 
 pub fn blocked_by(blocker: &UserId, blocked: &UserId) -> Key {
-    Key::new(user_pk(blocked), format!("BLOCKER#{blocker}"))
+    Key::new(user_pk(blocked), format!("{BLOCKER_PREFIX}{blocker}"))
 }
 
 /// Change record `seq` of the feed whose partition is `pk`; zero-padded so that key

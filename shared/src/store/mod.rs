@@ -7,6 +7,7 @@ pub mod codes;
 pub mod credential;
 pub mod feeds;
 pub mod groups;
+pub mod jobs;
 pub mod keys;
 pub mod login_failures;
 pub mod markers;
