@@ -976,12 +976,18 @@ async fn deleting_an_account_needs_a_delete_code_and_frees_the_phone(app: TestAp
     let sks = |v: Vec<(String, bool)>| v.into_iter().map(|(sk, _)| sk).collect::<Vec<_>>();
     assert_eq!(sks(left(&app).await), ["CHG#00000000000000000001", "DELETION", "FEED"]);
     app.clock.advance_secs(6 * 60);
-    roster::jobs::sweep(&app.state, tokio::time::Instant::now() + std::time::Duration::from_secs(10))
-        .await
-        .unwrap();
+    roster::jobs::sweep(
+        &app.state,
+        tokio::time::Instant::now() + std::time::Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         left(&app).await,
-        [("CHG#00000000000000000001".to_string(), true), ("FEED".to_string(), true)]
+        [
+            ("CHG#00000000000000000001".to_string(), true),
+            ("FEED".to_string(), true)
+        ]
     );
     // The number registers again, as a new user.
     let token = token_for(&app, &user.national, &user.e164, "register").await;

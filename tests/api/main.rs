@@ -10,6 +10,7 @@ mod support;
 
 mod account;
 mod codes;
+mod deletion;
 mod groups;
 mod http;
 mod identities;

@@ -353,21 +353,45 @@ fn random_write(d: &mut Dice, me: &User, others: &[User], groups: &[(String, usi
         3 => (x, "/friendship/invite", json!({"friendId": me.id})),
         4 => (x, "/friendship/agree", json!({"friendId": me.id})),
         5 => (me, "/friendship/agree", json!({"friendId": x.id})),
-        6 => (if d.below(2) == 0 { me } else { x }, "/friendship/delete", json!({"friendId": if d.below(2) == 0 { &x.id } else { &me.id }})),
-        7 => (me, "/friendship/set_display_name", json!({"friendId": x.id, "displayName": format!("D{}", d.below(100))})),
+        6 => (
+            if d.below(2) == 0 { me } else { x },
+            "/friendship/delete",
+            json!({"friendId": if d.below(2) == 0 { &x.id } else { &me.id }}),
+        ),
+        7 => (
+            me,
+            "/friendship/set_display_name",
+            json!({"friendId": x.id, "displayName": format!("D{}", d.below(100))}),
+        ),
         8 => (x, "/group/join", json!({"groupId": g})),
         9 => (x, "/group/quit", json!({"groupId": g})),
         10 => (creator, "/group/kick", json!({"groupId": g, "memberIds": [x.id]})),
-        11 => (creator, "/group/rename", json!({"groupId": g, "name": format!("N{}", d.below(1000))})),
-        12 => (x, "/user/set_nickname", json!({"nickname": format!("Nick{}", d.below(1000))})),
-        _ => (x, "/group/set_display_name", json!({"groupId": g, "displayName": format!("G{}", d.below(100))})),
+        11 => (
+            creator,
+            "/group/rename",
+            json!({"groupId": g, "name": format!("N{}", d.below(1000))}),
+        ),
+        12 => (
+            x,
+            "/user/set_nickname",
+            json!({"nickname": format!("Nick{}", d.below(1000))}),
+        ),
+        _ => (
+            x,
+            "/group/set_display_name",
+            json!({"groupId": g, "displayName": format!("G{}", d.below(100))}),
+        ),
     };
     let body = match (path, &body["friendId"]) {
         // Writes about oneself are not interesting; make them a follow (counters only).
         (_, id) if id.as_str() == Some(who.id.as_str()) => json!({"userId": x.id}),
         _ => body,
     };
-    let path = if body.get("userId").is_some() { "/user/follow" } else { path };
+    let path = if body.get("userId").is_some() {
+        "/user/follow"
+    } else {
+        path
+    };
     (path.to_string(), who.cookie.clone(), body)
 }
 
@@ -393,7 +417,8 @@ async fn a_client_built_from_syncs_equals_the_state_under_concurrent_writes(app:
             tasks.spawn(async move {
                 let mut codes = vec![];
                 for (path, cookie, body) in batch {
-                    let res = crate::support::call(router.clone(), crate::support::json_post_as(&path, &cookie, &body)).await;
+                    let res =
+                        crate::support::call(router.clone(), crate::support::json_post_as(&path, &cookie, &body)).await;
                     codes.push((path, res));
                 }
                 codes
@@ -414,7 +439,10 @@ async fn a_client_built_from_syncs_equals_the_state_under_concurrent_writes(app:
         client.drain(&app, &me).await;
         assert_eq!(client.tables, truth(&app, &me).await, "round {round} (seed {seed:#x})");
     }
-    println!("interleaving ({:?}): 50 rounds, {writes} writes, final tables {:?}", app.kind, client.tables);
+    println!(
+        "interleaving ({:?}): 50 rounds, {writes} writes, final tables {:?}",
+        app.kind, client.tables
+    );
 }
 
 on_every_store!(

@@ -106,3 +106,55 @@ impl Store for Broken {
         Err(broken())
     }
 }
+
+/// A store whose process "dies" after `allowed` transactions: every later transaction fails
+/// (reads and single-item writes still answer), as when a Lambda is killed mid-way through a
+/// multi-transaction job.
+pub struct DiesAfter {
+    inner: Arc<dyn Store>,
+    allowed: AtomicUsize,
+}
+
+impl DiesAfter {
+    pub fn wrap(store: Arc<dyn Store>, allowed: usize) -> Arc<dyn Store> {
+        Arc::new(DiesAfter {
+            inner: store,
+            allowed: AtomicUsize::new(allowed),
+        })
+    }
+    fn write_allowed(&self) -> Result<(), StoreError> {
+        self.allowed
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .map(|_| ())
+            .map_err(|_| StoreError::Backend("the process was killed".into()))
+    }
+}
+
+#[async_trait]
+impl Store for DiesAfter {
+    async fn get(&self, k: &Key) -> Result<Option<Item>, StoreError> {
+        self.inner.get(k).await
+    }
+    async fn put(&self, i: Item, c: Option<Condition>) -> Result<(), StoreError> {
+        self.inner.put(i, c).await
+    }
+    async fn update(&self, k: &Key, u: Vec<Update>, c: Option<Condition>) -> Result<Item, StoreError> {
+        self.inner.update(k, u, c).await
+    }
+    async fn delete(&self, k: &Key, c: Option<Condition>) -> Result<Option<Item>, StoreError> {
+        self.inner.delete(k, c).await
+    }
+    async fn query(&self, q: Query) -> Result<Page, StoreError> {
+        self.inner.query(q).await
+    }
+    async fn transact_write(&self, ops: Vec<TxOp>) -> Result<(), StoreError> {
+        self.write_allowed()?;
+        self.inner.transact_write(ops).await
+    }
+    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        self.inner.batch_get(keys).await
+    }
+    async fn transact_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        self.inner.transact_get(keys).await
+    }
+}

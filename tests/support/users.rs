@@ -158,6 +158,37 @@ impl TestApp {
         }
     }
 
+    /// Asserts that the counters on `user`'s feed head equal the edges they count.
+    pub async fn assert_counters_agree(&self, user: &User) {
+        use roster::ports::{IndexName, Query};
+        let store = &self.state.store;
+        let pk = format!("USER#{}", user.id);
+        let head = store.get(&roster::ports::Key::new(pk.clone(), "FEED")).await.unwrap();
+        let counter = |name: &str| head.as_ref().and_then(|h| h.n(name)).unwrap_or(0);
+        let all = |q: Query| async move { store.query(q.limit(1000)).await.unwrap().items };
+        let friends = all(Query::partition(pk.clone()).begins_with("FRIEND#")).await;
+        let with = |s: i64| friends.iter().filter(|i| i.n("status") == Some(s)).count() as i64;
+        let blocks = all(Query::partition(pk.clone()).begins_with("BLOCK#")).await.len() as i64;
+        let follows = all(Query::partition(pk.clone()).begins_with("FOLLOW#")).await.len() as i64;
+        let fans = all(Query::partition(pk.clone()).on(IndexName::Inverted).begins_with("FAN#"))
+            .await
+            .len() as i64;
+        let groups = all(Query::partition(pk.clone()).begins_with("GROUP#")).await.len() as i64;
+        assert_eq!(
+            [
+                counter("friendCount"),
+                counter("pendingCount"),
+                counter("blockedCount"),
+                counter("followCount"),
+                counter("fanCount"),
+                counter("groupCount")
+            ],
+            [with(20), with(11), blocks, follows, fans, groups],
+            "counters of {} against its edges",
+            user.id
+        );
+    }
+
     /// A new user named `nickname`, signed in by registering.
     pub async fn registered_as(&self, nickname: &str) -> User {
         let (national, e164, token) = self.verified_phone(None).await;

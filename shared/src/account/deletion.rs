@@ -11,8 +11,8 @@ use crate::error::Error;
 use crate::jobs::deletion::{self as cleanup, Budget};
 use crate::ports::TxOp;
 use crate::state::AppState;
-use crate::store::names::{self, NameKind};
 use crate::store::feeds::{self, Change, Op};
+use crate::store::names::{self, NameKind};
 use crate::store::{self, jobs, keys, login_failures, profile::Profile, Tx, TxError};
 use crate::verification::{check_code, MatchedCode, PresentedCode};
 
@@ -109,7 +109,10 @@ pub async fn delete_account(state: &AppState, cred: &Credential, code: &Presente
                     now,
                 ),
             )
-            .step(Step::Job, jobs::start_deletion(&cred.user, &cleanup::first_cursor(), now))
+            .step(
+                Step::Job,
+                jobs::start_deletion(&cred.user, &cleanup::first_cursor(), now),
+            )
             .steps(Step::OtherSessions, others);
         match tx.commit(state.store.as_ref()).await {
             Ok(()) => {
@@ -118,7 +121,9 @@ pub async fn delete_account(state: &AppState, cred: &Credential, code: &Presente
                 // is finished by the sweep.
                 match cleanup::run(state, &cred.user, Budget::inline()).await {
                     Ok(done) => tracing::info!(user = %cred.user, done, "account clean-up ran inline"),
-                    Err(e) => tracing::warn!(user = %cred.user, error = %e, "account clean-up stopped; the sweep resumes it"),
+                    Err(e) => {
+                        tracing::warn!(user = %cred.user, error = %e, "account clean-up stopped; the sweep resumes it")
+                    }
                 }
                 return Ok(());
             }

@@ -167,7 +167,11 @@ impl UploadSigner for LocalUploads {
             Err(e) => return Err(UploadError::Storing(e.to_string())),
         };
         let mut deleted = 0;
-        while let Some(entry) = entries.next_entry().await.map_err(|e| UploadError::Storing(e.to_string()))? {
+        while let Some(entry) = entries
+            .next_entry()
+            .await
+            .map_err(|e| UploadError::Storing(e.to_string()))?
+        {
             let path = entry.path();
             if path.extension().is_some_and(|e| e == "content-type") {
                 let _ = tokio::fs::remove_file(&path).await;

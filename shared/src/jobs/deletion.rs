@@ -225,7 +225,11 @@ async fn page(state: &AppState, job: &DeletionJob, inline: bool) -> Result<Page,
                         .await
                         .map_err(|e| Error::Internal(format!("avatars of a deleted account: {e}")))?;
                     tracing::info!(user = %x, objects = gone, "avatars deleted");
-                    commit(state, Tx::new().step(Step::Job, jobs::advance(x, &job.cursor, &Phase::Settle.start()))).await
+                    commit(
+                        state,
+                        Tx::new().step(Step::Job, jobs::advance(x, &job.cursor, &Phase::Settle.start())),
+                    )
+                    .await
                 }
                 _ => settle(state, job).await,
             };
@@ -334,7 +338,10 @@ fn follows(x: &UserId, items: &[Item], mut tx: Tx<Step>) -> Result<Tx<Step>, Err
                     condition: Some(Condition::Exists),
                 },
             )
-            .step(Step::Feed, feeds::count_only(&feeds::user_head(&f.other), Counter::Fans, -1));
+            .step(
+                Step::Feed,
+                feeds::count_only(&feeds::user_head(&f.other), Counter::Fans, -1),
+            );
     }
     Ok(tx)
 }
@@ -356,7 +363,10 @@ async fn fans(state: &AppState, x: &UserId, items: &[Item], mut tx: Tx<Step>) ->
                 },
             )
             .step(Step::Counterpart, relations::count_in_group(&y, &f.group, -1))
-            .step(Step::Feed, feeds::count_only(&feeds::user_head(&y), Counter::Follows, -1));
+            .step(
+                Step::Feed,
+                feeds::count_only(&feeds::user_head(&y), Counter::Follows, -1),
+            );
     }
     Ok(tx)
 }
@@ -458,10 +468,17 @@ async fn settle(state: &AppState, job: &DeletionJob) -> Result<Page, Error> {
         return Ok(Page::Later);
     }
     for phase in [Phase::Invitations, Phase::Fans, Phase::Blockers] {
-        let Some((index, prefix)) = phase.source() else { continue };
+        let Some((index, prefix)) = phase.source() else {
+            continue;
+        };
         let found = state
             .store
-            .query(Query::partition(keys::user_pk(x)).on(index).begins_with(prefix).limit(1))
+            .query(
+                Query::partition(keys::user_pk(x))
+                    .on(index)
+                    .begins_with(prefix)
+                    .limit(1),
+            )
             .await?;
         if !found.items.is_empty() || found.cursor.is_some() {
             let tx = Tx::new().step(Step::Job, jobs::advance(x, &job.cursor, &Phase::Invitations.start()));

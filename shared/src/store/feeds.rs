@@ -20,11 +20,12 @@ pub fn user_head(user: &UserId) -> Key {
     keys::user_feed(user)
 }
 
-/// The number of the feed's last record (0: none yet).
+/// The number of the feed's last record (0: none yet; a head may exist before its first
+/// record, holding only counters or the sync point counter).
 pub fn seq(head: Option<&Item>) -> Result<i64, Error> {
-    match head {
+    match head.and_then(|h| h.attrs.get(SEQ)) {
         None => Ok(0),
-        Some(item) => req_n(item, SEQ),
+        Some(_) => head.map_or(Ok(0), |h| req_n(h, SEQ)),
     }
 }
 
