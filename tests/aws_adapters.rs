@@ -129,6 +129,32 @@ async fn an_s3_put_stores_a_direct_upload_with_its_type() {
 }
 
 #[tokio::test]
+async fn an_s3_prefix_delete_removes_that_accounts_avatars_and_nothing_else() {
+    let s3 = s3_client();
+    let bucket = format!("roster-prefix-{}", std::process::id());
+    let _ = s3.create_bucket().bucket(&bucket).send().await;
+    let store = S3Uploads::new(s3.clone(), bucket.clone());
+    for key in [
+        "avatars/gone/a.png",
+        "avatars/gone/b.png",
+        "avatars/gonezo/c.png",
+        "avatars/kept/d.png",
+    ] {
+        store.put(key, "image/png", b"png".to_vec()).await.unwrap();
+    }
+    assert_eq!(store.delete_prefix("avatars/gone/").await.unwrap(), 2);
+    assert_eq!(
+        store.delete_prefix("avatars/gone/").await.unwrap(),
+        0,
+        "none left is done"
+    );
+    let left = s3.list_objects_v2().bucket(&bucket).send().await.unwrap();
+    let mut keys: Vec<&str> = left.contents().iter().filter_map(|o| o.key()).collect();
+    keys.sort();
+    assert_eq!(keys, ["avatars/gonezo/c.png", "avatars/kept/d.png"]);
+}
+
+#[tokio::test]
 async fn the_local_outbox_lists_what_it_sent() {
     let dir = tempfile::tempdir().unwrap();
     let outbox = LocalOutbox::new(dir.path(), Arc::new(ManualClock::starting_at_secs(T0)));

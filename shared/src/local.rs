@@ -46,6 +46,22 @@ pub fn router(state: AppState) -> Router {
     serve(routes, state)
 }
 
+/// The background jobs, as the 5-minute schedule runs them on AWS: at start, then every
+/// 5 minutes, for as long as the server runs.
+pub fn sweep_every_5_minutes(state: AppState) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(300));
+        loop {
+            every.tick().await;
+            let until = tokio::time::Instant::now() + Duration::from_secs(60);
+            match crate::jobs::sweep(&state, until).await {
+                Ok(r) => tracing::info!(found = r.found, finished = r.finished, "sweep"),
+                Err(e) => tracing::error!(error = %e, "sweep failed; the next one retries"),
+            }
+        }
+    });
+}
+
 fn local(state: &AppState) -> Result<&LocalAdapters, Error> {
     state
         .local

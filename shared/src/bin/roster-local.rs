@@ -31,6 +31,7 @@ async fn main() {
     let state = AppState::from_config(config)
         .await
         .unwrap_or_else(|e| exit(&e.to_string()));
+    roster::local::sweep_every_5_minutes(state.clone());
     if let Err(e) = roster::local::serve_local(state, port, timeouts).await {
         exit(&e.to_string());
     }
