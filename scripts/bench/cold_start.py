@@ -33,6 +33,8 @@ SAMPLES = [
     ("account", "account", "events/account/jwks.json", "production", 200),
     ("profile", "profile", "events/profile/get_privacy.json", "production", 403),
     ("relations", "relations", "events/relations/all.json", "production", 403),
+    ("groups", "groups", "events/groups/info.json", "production", 403),
+    ("sync", "sync", "events/sync/sync.json", "production", 403),
     ("codes:phone", "codes", "events/codes/check_phone_available.json", "local", 200),
 ]
 
