@@ -6,30 +6,13 @@
 
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::on_every_store;
 use crate::support::stores::DiesAfter;
 use crate::support::sync::{truth, SyncClient};
 use crate::support::users::User;
 use crate::support::TestApp;
-
-async fn post(app: &TestApp, user: &User, path: &str, body: Value) -> Value {
-    let res = app.as_user(user).post(path, body).await;
-    assert_eq!(res.code(), 200, "{path}: {}", res.body);
-    res.body
-}
-
-async fn befriend(app: &TestApp, a: &User, b: &User) {
-    post(app, a, "/friendship/invite", json!({"friendId": b.id})).await;
-    post(app, b, "/friendship/agree", json!({"friendId": a.id})).await;
-}
-
-async fn create_group(app: &TestApp, creator: &User, name: &str, members: &[&User]) -> String {
-    let ids: Vec<&str> = members.iter().map(|u| u.id.as_str()).collect();
-    let body = post(app, creator, "/group/create", json!({"name": name, "memberIds": ids})).await;
-    body["result"]["id"].as_str().unwrap().to_string()
-}
 
 /// Deletes `x` with a `delete` code, through `router` (the app's, or one over a wrapped store).
 async fn delete_account(app: &TestApp, router: axum::Router, x: &User) {
@@ -76,32 +59,32 @@ async fn deleting_an_account_removes_every_relation_both_ways(app: TestApp) {
         }
         v
     };
-    befriend(&app, &x, &ys[0]).await;
-    post(&app, &x, "/friendship/invite", json!({"friendId": ys[1].id})).await;
-    post(&app, &ys[2], "/friendship/invite", json!({"friendId": x.id})).await;
-    post(&app, &x, "/user/add_to_blacklist", json!({"friendId": ys[3].id})).await;
-    post(&app, &ys[4], "/user/add_to_blacklist", json!({"friendId": x.id})).await;
-    post(&app, &x, "/user/follow", json!({"userId": ys[5].id})).await;
-    post(&app, &ys[6], "/user/add_follow_group", json!({"groupName": "close"})).await;
-    post(
-        &app,
-        &ys[6],
-        "/user/follow",
-        json!({"userId": x.id, "groupName": "close"}),
-    )
-    .await;
-    post(&app, &x, "/user/add_follow_group", json!({"groupName": "mine"})).await;
-    let joined = create_group(&app, &ys[0], "Joined", &[&x, &ys[7]]).await;
-    let handed = create_group(&app, &x, "Handed", &[&ys[1], &ys[2]]).await;
-    post(
-        &app,
+    app.befriend(&x, &ys[0]).await;
+    app.posted(&x, "/friendship/invite", json!({"friendId": ys[1].id}))
+        .await;
+    app.posted(&ys[2], "/friendship/invite", json!({"friendId": x.id}))
+        .await;
+    app.posted(&x, "/user/add_to_blacklist", json!({"friendId": ys[3].id}))
+        .await;
+    app.posted(&ys[4], "/user/add_to_blacklist", json!({"friendId": x.id}))
+        .await;
+    app.posted(&x, "/user/follow", json!({"userId": ys[5].id})).await;
+    app.posted(&ys[6], "/user/add_follow_group", json!({"groupName": "close"}))
+        .await;
+    app.posted(&ys[6], "/user/follow", json!({"userId": x.id, "groupName": "close"}))
+        .await;
+    app.posted(&x, "/user/add_follow_group", json!({"groupName": "mine"}))
+        .await;
+    let joined = app.create_group(&ys[0], "Joined", &[&x, &ys[7]]).await;
+    let handed = app.create_group(&x, "Handed", &[&ys[1], &ys[2]]).await;
+    app.posted(
         &x,
         "/group/set_manager",
         json!({"groupId": handed, "memberIds": [ys[2].id]}),
     )
     .await;
-    let alone = create_group(&app, &x, "Alone", &[]).await;
-    post(&app, &x, "/group/fav", json!({"groupId": joined})).await;
+    let alone = app.create_group(&x, "Alone", &[]).await;
+    app.posted(&x, "/group/fav", json!({"groupId": joined})).await;
     let avatar = format!("avatars/{}/a.png", x.id);
     app.state
         .uploads
@@ -201,11 +184,11 @@ async fn a_cleanup_killed_midway_completes_later_and_no_reader_sees_a_dangling_e
     let x = app.registered_as("Leaving").await;
     let ys = app.quick_users(30).await;
     for y in &ys[..24] {
-        befriend(&app, &x, y).await;
+        app.befriend(&x, y).await;
     }
     for y in &ys[20..30] {
-        post(&app, y, "/user/follow", json!({"userId": x.id})).await;
-        post(&app, y, "/user/add_to_blacklist", json!({"friendId": x.id})).await;
+        app.posted(y, "/user/follow", json!({"userId": x.id})).await;
+        app.posted(y, "/user/add_to_blacklist", json!({"friendId": x.id})).await;
     }
     let mut clients = vec![];
     for y in &ys {

@@ -10,23 +10,6 @@ use crate::support::sync::{truth, SyncClient};
 use crate::support::users::User;
 use crate::support::TestApp;
 
-async fn post(app: &TestApp, user: &User, path: &str, body: Value) -> Value {
-    let res = app.as_user(user).post(path, body).await;
-    assert_eq!(res.code(), 200, "{path}: {}", res.body);
-    res.body
-}
-
-async fn befriend(app: &TestApp, a: &User, b: &User) {
-    post(app, a, "/friendship/invite", json!({"friendId": b.id})).await;
-    post(app, b, "/friendship/agree", json!({"friendId": a.id})).await;
-}
-
-async fn create_group(app: &TestApp, creator: &User, name: &str, members: &[&User]) -> String {
-    let ids: Vec<&str> = members.iter().map(|u| u.id.as_str()).collect();
-    let body = post(app, creator, "/group/create", json!({"name": name, "memberIds": ids})).await;
-    body["result"]["id"].as_str().unwrap().to_string()
-}
-
 async fn relogin(app: &TestApp, user: User) -> User {
     User {
         cookie: app.logged_in(&user).await,
@@ -46,12 +29,12 @@ async fn a_first_sync_delivers_everything_and_then_only_changes(app: TestApp) {
         app.registered_as("Bob").await,
         app.registered_as("Cid").await,
     ];
-    befriend(&app, &me, &a).await;
-    post(&app, &me, "/friendship/invite", json!({"friendId": b.id})).await;
-    post(&app, &me, "/user/add_to_blacklist", json!({"friendId": c.id})).await;
-    let g = create_group(&app, &a, "Team", &[&me, &b]).await;
-    post(
-        &app,
+    app.befriend(&me, &a).await;
+    app.posted(&me, "/friendship/invite", json!({"friendId": b.id})).await;
+    app.posted(&me, "/user/add_to_blacklist", json!({"friendId": c.id}))
+        .await;
+    let g = app.create_group(&a, "Team", &[&me, &b]).await;
+    app.posted(
         &me,
         "/group/set_display_name",
         json!({"groupId": g, "displayName": "Boss"}),
@@ -79,8 +62,8 @@ async fn a_first_sync_delivers_everything_and_then_only_changes(app: TestApp) {
     }
 
     // A friend's nickname and a member joining reach the next sync, and nothing else.
-    post(&app, &a, "/user/set_nickname", json!({"nickname": "Annie"})).await;
-    post(&app, &c, "/group/join", json!({"groupId": g})).await;
+    app.posted(&a, "/user/set_nickname", json!({"nickname": "Annie"})).await;
+    app.posted(&c, "/group/join", json!({"groupId": g})).await;
     let next = client.once(&app, &me).await;
     assert!(next["version"].as_i64() > first["version"].as_i64());
     assert_eq!(next["friends"].as_array().unwrap().len(), 1, "{next}");
@@ -98,21 +81,24 @@ async fn deletions_arrive_as_tombstones(app: TestApp) {
         app.registered_as("Cid").await,
         app.registered_as("Dan").await,
     ];
-    befriend(&app, &me, &a).await;
-    befriend(&app, &me, &b).await;
-    post(&app, &me, "/user/add_to_blacklist", json!({"friendId": c.id})).await;
-    let kept = create_group(&app, &me, "Kept", &[&a, &b, &d]).await;
-    let left = create_group(&app, &a, "Left", &[&me]).await;
-    let dismissed = create_group(&app, &b, "Gone", &[&me]).await;
+    app.befriend(&me, &a).await;
+    app.befriend(&me, &b).await;
+    app.posted(&me, "/user/add_to_blacklist", json!({"friendId": c.id}))
+        .await;
+    let kept = app.create_group(&me, "Kept", &[&a, &b, &d]).await;
+    let left = app.create_group(&a, "Left", &[&me]).await;
+    let dismissed = app.create_group(&b, "Gone", &[&me]).await;
     let mut client = SyncClient::new();
     in_sync(&app, &mut client, &me).await;
 
-    post(&app, &me, "/user/remove_from_blacklist", json!({"friendId": c.id})).await;
-    post(&app, &me, "/friendship/delete", json!({"friendId": a.id})).await;
-    post(&app, &b, "/friendship/delete", json!({"friendId": me.id})).await;
-    post(&app, &me, "/group/kick", json!({"groupId": kept, "memberIds": [d.id]})).await;
-    post(&app, &me, "/group/quit", json!({"groupId": left})).await;
-    post(&app, &b, "/group/dismiss", json!({"groupId": dismissed})).await;
+    app.posted(&me, "/user/remove_from_blacklist", json!({"friendId": c.id}))
+        .await;
+    app.posted(&me, "/friendship/delete", json!({"friendId": a.id})).await;
+    app.posted(&b, "/friendship/delete", json!({"friendId": me.id})).await;
+    app.posted(&me, "/group/kick", json!({"groupId": kept, "memberIds": [d.id]}))
+        .await;
+    app.posted(&me, "/group/quit", json!({"groupId": left})).await;
+    app.posted(&b, "/group/dismiss", json!({"groupId": dismissed})).await;
 
     let answers = client.drain(&app, &me).await;
     let r = &answers[0];
@@ -146,10 +132,11 @@ async fn deletions_arrive_as_tombstones(app: TestApp) {
 async fn a_group_rename_is_one_write_and_reaches_every_member(app: TestApp) {
     let creator = app.registered_as("Creator").await;
     let members = app.quick_users(499).await;
-    let g = create_group(&app, &creator, "Big", &[]).await;
+    let g = app.create_group(&creator, "Big", &[]).await;
     for chunk in members.chunks(100) {
         let ids: Vec<&str> = chunk.iter().map(|u| u.id.as_str()).collect();
-        post(&app, &creator, "/group/add", json!({"groupId": g, "memberIds": ids})).await;
+        app.posted(&creator, "/group/add", json!({"groupId": g, "memberIds": ids}))
+            .await;
     }
     let sample = [&members[0], &members[250], &members[498]];
     let mut clients = vec![];
@@ -193,10 +180,11 @@ async fn an_answer_holds_at_most_1000_and_says_has_more(app: TestApp) {
     // Three groups of 400: 1203 entries, each group a unit that is never split.
     let mut ids = vec![];
     for name in ["One", "Two", "Three"] {
-        let g = create_group(&app, &me, name, &refs[..99]).await;
+        let g = app.create_group(&me, name, &refs[..99]).await;
         for chunk in refs[99..].chunks(100) {
             let ids: Vec<&str> = chunk.iter().map(|u| u.id.as_str()).collect();
-            post(&app, &me, "/group/add", json!({"groupId": g, "memberIds": ids})).await;
+            app.posted(&me, "/group/add", json!({"groupId": g, "memberIds": ids}))
+                .await;
         }
         ids.push(g);
     }
@@ -212,8 +200,10 @@ async fn an_answer_holds_at_most_1000_and_says_has_more(app: TestApp) {
     // 1100 changes of one subject: records are read at most 1000 an answer.
     let other = &others[0];
     for i in 0..550 {
-        post(&app, &me, "/user/add_to_blacklist", json!({"friendId": other.id})).await;
-        post(&app, &me, "/user/remove_from_blacklist", json!({"friendId": other.id})).await;
+        app.posted(&me, "/user/add_to_blacklist", json!({"friendId": other.id}))
+            .await;
+        app.posted(&me, "/user/remove_from_blacklist", json!({"friendId": other.id}))
+            .await;
         if i % 100 == 99 {
             app.clock.advance_secs(3600);
         }
@@ -231,8 +221,8 @@ async fn a_version_past_the_horizon_gets_everything_again(app: TestApp) {
         app.registered_as("Ann").await,
         app.registered_as("Bob").await,
     ];
-    befriend(&app, &me, &a).await;
-    let g = create_group(&app, &a, "Team", &[&me, &b]).await;
+    app.befriend(&me, &a).await;
+    let g = app.create_group(&a, "Team", &[&me, &b]).await;
     let mut client = SyncClient::new();
     in_sync(&app, &mut client, &me).await;
     let old = client.version;
@@ -249,8 +239,8 @@ async fn a_version_past_the_horizon_gets_everything_again(app: TestApp) {
     // including a deletion.
     app.clock.advance_secs(31 * 86_400);
     let [me, a, b] = [relogin(&app, me).await, relogin(&app, a).await, relogin(&app, b).await];
-    post(&app, &a, "/friendship/delete", json!({"friendId": me.id})).await;
-    post(&app, &b, "/group/quit", json!({"groupId": g})).await;
+    app.posted(&a, "/friendship/delete", json!({"friendId": me.id})).await;
+    app.posted(&b, "/group/quit", json!({"groupId": g})).await;
     client.version = old;
     let r = client.once(&app, &me).await;
     assert_eq!(r["full"], true, "{r}");
@@ -273,7 +263,9 @@ async fn a_sync_costs_few_round_trips(app: TestApp) {
     app.make_friends(&me, &friends).await;
     let mut groups = vec![];
     for i in 0..50 {
-        let g = create_group(&app, &me, &format!("G{i}"), &[&friends[i], &friends[i + 50]]).await;
+        let g = app
+            .create_group(&me, &format!("G{i}"), &[&friends[i], &friends[i + 50]])
+            .await;
         groups.push(g);
     }
     let counting = Counting::new();
@@ -310,8 +302,10 @@ async fn a_sync_costs_few_round_trips(app: TestApp) {
 
     let other = &friends[0];
     for _ in 0..50 {
-        post(&app, &me, "/user/add_to_blacklist", json!({"friendId": other.id})).await;
-        post(&app, &me, "/user/remove_from_blacklist", json!({"friendId": other.id})).await;
+        app.posted(&me, "/user/add_to_blacklist", json!({"friendId": other.id}))
+            .await;
+        app.posted(&me, "/user/remove_from_blacklist", json!({"friendId": other.id}))
+            .await;
     }
     let before = counting.calls();
     let r = sync(version).await;
@@ -401,8 +395,10 @@ async fn a_client_built_from_syncs_equals_the_state_under_concurrent_writes(app:
     let mut users = app.quick_users(7).await;
     let me = users.remove(0);
     let others = users;
-    let mine = create_group(&app, &me, "Mine", &[&others[0], &others[1], &others[2]]).await;
-    let theirs = create_group(&app, &others[3], "Theirs", &[&me, &others[4]]).await;
+    let mine = app
+        .create_group(&me, "Mine", &[&others[0], &others[1], &others[2]])
+        .await;
+    let theirs = app.create_group(&others[3], "Theirs", &[&me, &others[4]]).await;
     let groups = [(mine, usize::MAX), (theirs, 3)];
     let writers = app.router_with_skew(-5);
     let mut client = SyncClient::new();

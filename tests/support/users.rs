@@ -140,6 +140,34 @@ impl TestApp {
         users
     }
 
+    /// `user` posts `body` to `path`, which must succeed; the answer's body.
+    pub async fn posted(&self, user: &User, path: &str, body: serde_json::Value) -> serde_json::Value {
+        let res = self.as_user(user).post(path, body).await;
+        assert_eq!(res.code(), 200, "{path}: {}", res.body);
+        res.body
+    }
+
+    /// `a` invites `b`, who agrees: friends both ways.
+    pub async fn befriend(&self, a: &User, b: &User) {
+        self.posted(a, "/friendship/invite", serde_json::json!({"friendId": b.id}))
+            .await;
+        self.posted(b, "/friendship/agree", serde_json::json!({"friendId": a.id}))
+            .await;
+    }
+
+    /// A group `creator` creates with `members`; its id.
+    pub async fn create_group(&self, creator: &User, name: &str, members: &[&User]) -> String {
+        let ids: Vec<&str> = members.iter().map(|u| u.id.as_str()).collect();
+        let body = self
+            .posted(
+                creator,
+                "/group/create",
+                serde_json::json!({"name": name, "memberIds": ids}),
+            )
+            .await;
+        body["result"]["id"].as_str().unwrap().to_string()
+    }
+
     /// Makes `user` friends (status 20 both ways) with each of `others`, straight in the
     /// store: for scenarios that need hundreds of friends and exercise reading them.
     pub async fn make_friends(&self, user: &User, others: &[User]) {
