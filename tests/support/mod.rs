@@ -319,6 +319,10 @@ impl TestApp {
 
     /// The same services over another store, for a test that swaps it mid-way.
     pub fn router_with_store(&self, store: Arc<dyn Store>) -> Router {
+        self.router_over(store, self.state.clock.clone())
+    }
+
+    fn router_over(&self, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Router {
         let s = &self.state;
         let services = Services {
             config: s.config.clone(),
@@ -326,7 +330,7 @@ impl TestApp {
             messages: s.messages.clone(),
             uploads: s.uploads.clone(),
             challenge: s.challenge.clone(),
-            clock: s.clock.clone(),
+            clock,
             random: s.random.clone(),
             code_key: s.code_key.clone(),
             tokens: s.tokens.clone(),
@@ -338,21 +342,10 @@ impl TestApp {
     /// The same services with a clock `skew_secs` away from the app's (another process
     /// whose clock differs): it reads the time the app's clock has now, and stays there.
     pub fn router_with_skew(&self, skew_secs: i64) -> Router {
-        let s = &self.state;
-        let clock = Arc::new(ManualClock::starting_at_secs(s.clock.now_millis() / 1000 + skew_secs));
-        let services = Services {
-            config: s.config.clone(),
-            store: s.store.clone(),
-            messages: s.messages.clone(),
-            uploads: s.uploads.clone(),
-            challenge: s.challenge.clone(),
-            clock,
-            random: s.random.clone(),
-            code_key: s.code_key.clone(),
-            tokens: s.tokens.clone(),
-            local: None,
-        };
-        roster::local::router(AppState::new(services))
+        let clock = Arc::new(ManualClock::starting_at_secs(
+            self.state.clock.now_millis() / 1000 + skew_secs,
+        ));
+        self.router_over(self.state.store.clone(), clock)
     }
 
     pub async fn request(&self, method: Method, path: &str, body: Option<Value>, ip: [u8; 4]) -> TestResponse {

@@ -553,11 +553,9 @@ pub async fn quit(state: &AppState, cred: &Credential, g: &GroupId) -> Result<()
             match groups::successor(&members, me) {
                 None => return dismiss_now(state, cred, g, &group).await.map(Attempt::Done),
                 Some(s) => {
-                    tx = tx
-                        .steps(Step::Role, groups::set_role(g, &s.user, s.role, Role::Creator, now))
-                        .step(Step::Meta, groups::set(g, groups::Setting::Creator(&s.user), now));
-                    changes.push(Change::of("group_member", &s.user, Op::Upsert));
-                    changes.push(Change::named("group", g.as_str(), Op::Upsert));
+                    let (ops, records) = groups::hand_over(g, s, now);
+                    tx = tx.steps(Step::Role, ops);
+                    changes.extend(records);
                 }
             }
         }

@@ -436,11 +436,9 @@ async fn group(state: &AppState, x: &UserId, mirror: &Item, mut tx: Tx<Step>) ->
         let members: Vec<Member> = page.items.iter().map(Member::from_item).collect::<Result<_, _>>()?;
         match groups::successor(&members, x) {
             Some(s) => {
-                tx = tx
-                    .steps(Step::Group, groups::set_role(&g, &s.user, s.role, Role::Creator, now))
-                    .step(Step::Group, groups::set(&g, groups::Setting::Creator(&s.user), now));
-                changes.push(Change::of("group_member", &s.user, Op::Upsert));
-                changes.push(Change::named("group", g.as_str(), Op::Upsert));
+                let (ops, records) = groups::hand_over(&g, s, now);
+                tx = tx.steps(Step::Group, ops);
+                changes.extend(records);
             }
             None => {
                 tx = tx.step(Step::Group, groups::dismiss(&g, now));

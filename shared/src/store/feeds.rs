@@ -23,9 +23,9 @@ pub fn user_head(user: &UserId) -> Key {
 /// The number of the feed's last record (0: none yet; a head may exist before its first
 /// record, holding only counters or the sync point counter).
 pub fn seq(head: Option<&Item>) -> Result<i64, Error> {
-    match head.and_then(|h| h.attrs.get(SEQ)) {
-        None => Ok(0),
-        Some(_) => head.map_or(Ok(0), |h| req_n(h, SEQ)),
+    match head {
+        Some(item) if item.attrs.contains_key(SEQ) => req_n(item, SEQ),
+        _ => Ok(0),
     }
 }
 

@@ -398,6 +398,20 @@ pub fn created_at(item: &Item) -> Result<i64, Error> {
     req_n(item, CREATED_AT)
 }
 
+/// `to` becomes the creator (role, mirror, meta), and the records members sync for it.
+pub fn hand_over(g: &GroupId, to: &Member, now_ms: i64) -> (Vec<TxOp>, [super::feeds::Change; 2]) {
+    use super::feeds::{Change, Op};
+    let mut ops = set_role(g, &to.user, to.role, Role::Creator, now_ms).to_vec();
+    ops.push(set(g, Setting::Creator(&to.user), now_ms));
+    (
+        ops,
+        [
+            Change::of("group_member", &to.user, Op::Upsert),
+            Change::named("group", g.as_str(), Op::Upsert),
+        ],
+    )
+}
+
 /// Who becomes creator when `leaving` (the creator) goes: the manager with the smallest
 /// `joinSeq`, else the member with the smallest; none when nobody else is left.
 pub fn successor<'a>(members: &'a [Member], leaving: &UserId) -> Option<&'a Member> {

@@ -412,13 +412,7 @@ impl Run<'_> {
                                 .groups
                                 .insert(g.clone(), GroupEntry::of(&meta, &mine, self.now));
                         } else {
-                            let h0 = feeds::seq(snap.get(&groups::head(&g)))?;
-                            let (entry, members) = self.group_unit(&g, &meta, &mine, h0).await?;
-                            if !self.room(1 + members.len()) {
-                                return Ok(false);
-                            }
-                            self.out.group_unit(&g, entry, members);
-                            pos.feeds.insert(sub, h0);
+                            return self.subscribe(pos, &g, &meta, &mine, &snap).await;
                         }
                     }
                     (meta, _) => {
@@ -627,6 +621,26 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// Delivers a group with its members as one unit and follows its feed from the head
+    /// the snapshot read; false (nothing delivered) when the unit does not fit.
+    async fn subscribe(
+        &mut self,
+        pos: &mut Positions,
+        g: &GroupId,
+        meta: &Meta,
+        mine: &Member,
+        snap: &Snapshot,
+    ) -> Result<bool, Error> {
+        let h0 = feeds::seq(snap.get(&groups::head(g)))?;
+        let (entry, members) = self.group_unit(g, meta, mine, h0).await?;
+        if !self.room(1 + members.len()) {
+            return Ok(false);
+        }
+        self.out.group_unit(g, entry, members);
+        pos.feeds.insert(Subscription::Group(g.clone()), h0);
+        Ok(true)
+    }
+
     /// Subscribing to a group: its members enumerated after its head `h0` was read, then
     /// the subjects of its newest records ≤ h0 again from snapshots (settle replay), so a
     /// transaction half-visible to the enumeration is delivered whole.
@@ -766,13 +780,9 @@ impl Run<'_> {
                     .transpose()?;
                 if let (Some(meta), Some(mine)) = (meta, mine) {
                     if meta.active {
-                        let h0 = feeds::seq(snap.get(&groups::head(g)))?;
-                        let (entry, members) = self.group_unit(g, &meta, &mine, h0).await?;
-                        if !self.room(1 + members.len()) {
+                        if !self.subscribe(pos, g, &meta, &mine, &snap).await? {
                             return Ok((last, true));
                         }
-                        self.out.group_unit(g, entry, members);
-                        pos.feeds.insert(Subscription::Group(g.clone()), h0);
                     }
                 }
                 last = Some(item.key.sk.clone());
