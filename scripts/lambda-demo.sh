@@ -10,7 +10,9 @@ work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 export ROSTER_DATA_DIR="$work/data"
 
-cargo lambda watch -A 127.0.0.1 -P "$port" >"$work/watch.log" 2>&1 &
+# Deployed functions leave the embedded store out; here they run on it.
+features=$(ls functions | sed 's|$|/embedded-store|' | paste -sd, -)
+cargo lambda watch -A 127.0.0.1 -P "$port" -F "$features" >"$work/watch.log" 2>&1 &
 watch_pid=$!
 trap 'kill "$watch_pid" 2>/dev/null; wait "$watch_pid" 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 1 120); do

@@ -7,7 +7,8 @@
 # Installs the test tools into .test-tools/ (gitignored) when missing or out of
 # date, starts DynamoDB Local and a moto server on free loopback ports for the
 # duration of the run only, exports their URLs, runs the tests and prints a
-# per-store summary. Exits with the test command's exit status.
+# per-store summary, then fuzzes the local server against its OpenAPI document with
+# schemathesis (scripts/test-tools/fuzz.py). Exits non-zero when either fails.
 #
 # Environment given to the test command:
 #   ROSTER_TEST_DYNAMODB_URL  http://127.0.0.1:<port>  DynamoDB Local (-inMemory -sharedDb)
@@ -97,6 +98,20 @@ TEST_SECONDS=$((SECONDS - TEST_START))
 
 stop_emulators
 
+# The local server against its OpenAPI document: schemathesis with a logged-in user
+# (the cargo tests built target/debug/roster-local).
+FUZZ_RC=0
+if ((${#CUSTOM_CMD[@]} == 0)) && ((TEST_RC == 0)); then
+  step "schemathesis against the local server (reports: $LOG_DIR/fuzz)"
+  rm -rf "$LOG_DIR/fuzz"
+  set +e
+  python3 scripts/test-tools/fuzz.py --binary target/debug/roster-local \
+    --schemathesis "$TOOLS_DIR/fuzz-venv/bin/schemathesis" --report-dir "$LOG_DIR/fuzz" 2>&1 |
+    tee "$LOG_DIR/fuzz.log"
+  FUZZ_RC=${PIPESTATUS[0]}
+  set -e
+fi
+
 # Count `test <path> ... ok|FAILED|ignored` lines per store.
 read -r SQLITE_OK SQLITE_FAIL DDB_OK DDB_FAIL ALL_OK ALL_FAIL ALL_IGNORED < <(
   awk '
@@ -123,8 +138,16 @@ printf 'store dynamodb -> %d passed, %d failed\n' "$DDB_OK" "$DDB_FAIL"
 echo "test command exit status: $TEST_RC"
 printf 'overall: %d passed, %d failed, %d skipped\n' "$ALL_OK" "$ALL_FAIL" "$ALL_IGNORED"
 
+if ((${#CUSTOM_CMD[@]} == 0)) && ((TEST_RC == 0)); then
+  grep -E '^schemathesis: ' "$LOG_DIR/fuzz.log" || true
+  echo "schemathesis exit status: $FUZZ_RC"
+fi
+
 if ((TEST_RC != 0)); then
   exit "$TEST_RC"
+fi
+if ((FUZZ_RC != 0)); then
+  die "schemathesis found answers outside the OpenAPI document (see $LOG_DIR/fuzz.log)"
 fi
 if ((${#CUSTOM_CMD[@]} == 0)); then
   if ((SQLITE_OK + SQLITE_FAIL == 0)) || ((DDB_OK + DDB_FAIL == 0)); then

@@ -6,11 +6,7 @@ mod support;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use axum::http::{Method, Request, StatusCode};
-use http_body_util::BodyExt;
 use serde_yaml::Value;
-use support::{StoreKind, TestApp};
-use tower::ServiceExt;
 
 fn root() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
@@ -59,35 +55,9 @@ fn template_routes() -> BTreeSet<(String, String, String)> {
     routes
 }
 
-const METHODS: [Method; 5] = [Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE];
-
 /// (group, METHOD, path) for every method each group's router answers on each route.
 async fn router_routes() -> BTreeSet<(String, String, String)> {
-    let app = TestApp::spawn(StoreKind::Sqlite).await;
-    let mut routes = BTreeSet::new();
-    for (group, group_routes) in roster::local::all_groups() {
-        let paths: Vec<&str> = group_routes.iter().map(|(p, _)| *p).collect();
-        let router = roster::http::serve(group_routes, app.state.clone());
-        for path in paths {
-            let concrete = path.replace(['{', '}'], "");
-            for method in METHODS {
-                let req = Request::builder()
-                    .method(method.clone())
-                    .uri(&concrete)
-                    .body(axum::body::Body::empty())
-                    .unwrap();
-                let res = router.clone().oneshot(req).await.unwrap();
-                let status = res.status();
-                let body = res.into_body().collect().await.unwrap().to_bytes();
-                let unrouted = status == StatusCode::METHOD_NOT_ALLOWED
-                    || (status == StatusCode::NOT_FOUND && String::from_utf8_lossy(&body).contains("no route for"));
-                if !unrouted {
-                    routes.insert((group.to_string(), method.to_string(), path.to_string()));
-                }
-            }
-        }
-    }
-    routes
+    support::served_routes(roster::local::all_groups()).await
 }
 
 #[tokio::test]

@@ -105,6 +105,30 @@ install_python_tools() {
   printf '%s\n' "$want" >"$stamp_file"
 }
 
+# schemathesis, in a venv of its own (its pins differ from moto's).
+install_fuzz_tools() {
+  local venv="$TOOLS_DIR/fuzz-venv" stamp want have=""
+  stamp="$venv/.roster-stamp"
+  want="$(files_hash "$TOOLS_SRC/fuzz-requirements.txt")-$(python3 -c 'import sys; print(sys.version.split()[0])')"
+  [[ -f "$stamp" ]] && have=$(<"$stamp")
+  if [[ "$want" == "$have" && -x "$venv/bin/schemathesis" ]]; then
+    step "fuzz tools up to date (schemathesis)"
+    return 0
+  fi
+  step "installing schemathesis into .test-tools/fuzz-venv (log: $LOG_DIR/pip-fuzz-install.log)"
+  rm -rf "$venv"
+  {
+    python3 -m venv "$venv" &&
+      "$venv/bin/python" -m pip install --disable-pip-version-check --no-input \
+        -r "$TOOLS_SRC/fuzz-requirements.txt"
+  } >"$LOG_DIR/pip-fuzz-install.log" 2>&1 || {
+    show_log_tail "$LOG_DIR/pip-fuzz-install.log"
+    die "creating .test-tools/fuzz-venv from scripts/test-tools/fuzz-requirements.txt failed"
+  }
+  [[ -x "$venv/bin/schemathesis" ]] || die "schemathesis installed but $venv/bin/schemathesis is missing"
+  printf '%s\n' "$want" >"$stamp"
+}
+
 install_test_tools() {
   mkdir -p "$TOOLS_DIR" "$LOG_DIR"
   # Serialize concurrent installs (two test runs at once) when flock exists.
@@ -115,6 +139,7 @@ install_test_tools() {
   ensure_system_tools
   install_npm_tools
   install_python_tools
+  install_fuzz_tools
   if [[ -n "${INSTALL_LOCK_FD:-}" ]]; then
     exec {INSTALL_LOCK_FD}>&-
     unset INSTALL_LOCK_FD

@@ -29,6 +29,16 @@ pub enum StoreSetting {
     },
 }
 
+/// What an acknowledged write to the embedded store survives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// A power loss: the write-ahead log is synced at every commit (the default).
+    #[default]
+    Full,
+    /// A crash of the process, not of the machine: faster, for throwaway data.
+    Normal,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum SmsSetting {
     Outbox,
@@ -194,7 +204,7 @@ pub struct Config {
     /// Web origins (scheme://host[:port]) whose pages may call the API with credentials.
     pub cors_origins: Vec<String>,
     /// What an acknowledged write to the embedded store survives.
-    pub sqlite_durability: crate::adapters::sqlite_store::Durability,
+    pub sqlite_durability: Durability,
     /// Base URL of the local server, for local upload URLs.
     pub public_url: String,
     /// Public base URL avatars are served from (the CloudFront domain on AWS); locally the
@@ -400,8 +410,8 @@ impl Config {
             captcha: parse_captcha(&get, production)?,
             cors_origins: parse_origins(get("ROSTER_CORS_ORIGINS").as_deref().unwrap_or(""))?,
             sqlite_durability: match get("ROSTER_SQLITE_DURABILITY").as_deref().map(str::trim) {
-                None | Some("full") => crate::adapters::sqlite_store::Durability::Full,
-                Some("normal") => crate::adapters::sqlite_store::Durability::Normal,
+                None | Some("full") => Durability::Full,
+                Some("normal") => Durability::Normal,
                 Some(other) => {
                     return Err(err(
                         "ROSTER_SQLITE_DURABILITY",
@@ -587,12 +597,9 @@ mod tests {
         let c = cfg(&[]).unwrap();
         assert_eq!(c.store, StoreSetting::Sqlite);
         assert!(c.code_secret.is_none());
-        assert_eq!(c.sqlite_durability, crate::adapters::sqlite_store::Durability::Full);
+        assert_eq!(c.sqlite_durability, Durability::Full);
         let normal = cfg(&[("ROSTER_SQLITE_DURABILITY", "normal")]).unwrap();
-        assert_eq!(
-            normal.sqlite_durability,
-            crate::adapters::sqlite_store::Durability::Normal
-        );
+        assert_eq!(normal.sqlite_durability, Durability::Normal);
         assert_eq!(
             cfg(&[("ROSTER_SQLITE_DURABILITY", "fast")]).unwrap_err().var,
             "ROSTER_SQLITE_DURABILITY"

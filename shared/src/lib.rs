@@ -22,6 +22,7 @@ pub mod http;
 pub mod jobs;
 pub mod lambda;
 pub mod local;
+pub mod openapi;
 pub mod ports;
 pub mod privacy;
 pub mod profile;

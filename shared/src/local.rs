@@ -37,13 +37,34 @@ pub fn all_groups() -> Vec<(&'static str, Routes)> {
     ]
 }
 
-/// All groups and the local routes, as one router.
+/// All groups and the local routes, as one router, with the API's documentation.
 pub fn router(state: AppState) -> Router {
     let mut routes = local_routes();
     for (_, group) in all_groups() {
         routes.extend(group);
     }
-    serve(routes, state)
+    serve(routes, state).merge(documentation())
+}
+
+/// `/openapi.json`, and with the `docs` feature `/docs`: Swagger UI, whose scripts and
+/// styles the `swagger-ui-dist` crate compiles in, so the page needs no network.
+fn documentation() -> Router {
+    let router = Router::new().route("/openapi.json", get(openapi_json));
+    #[cfg(feature = "docs")]
+    let router = router.merge(swagger_ui_dist::generate_routes(swagger_ui_dist::ApiDefinition {
+        uri_prefix: "/docs",
+        api_definition: swagger_ui_dist::OpenApiSource::Uri("/openapi.json"),
+        title: Some("Roster API"),
+    }));
+    router
+}
+
+async fn openapi_json(headers: axum::http::HeaderMap) -> Response {
+    static DOC: std::sync::OnceLock<Result<crate::http::StaticJson, String>> = std::sync::OnceLock::new();
+    match DOC.get_or_init(|| crate::openapi::document().map(|d| crate::http::StaticJson::raw(d.to_string()))) {
+        Ok(doc) => doc.answer(&headers, 300),
+        Err(e) => crate::http::error::internal(e),
+    }
 }
 
 /// The background jobs, as the 5-minute schedule runs them on AWS: at start, then every

@@ -10,7 +10,6 @@ use base64::Engine;
 use crate::adapters::by_channel::ByChannel;
 use crate::adapters::local_outbox::LocalOutbox;
 use crate::adapters::local_uploads::LocalUploads;
-use crate::adapters::sqlite_store::SqliteStore;
 use crate::config::{CaptchaSetting, Config, ConfigError, EmailSetting, SmsSetting, StoreSetting, UploadSetting};
 use crate::crypto::HmacKey;
 use crate::ports::{ChallengeVerifier, Clock, MessageSender, OsRandom, Random, Store, SystemClock, UploadSigner};
@@ -96,6 +95,25 @@ fn local_secret(dir: &Path, name: &str) -> Result<Vec<u8>, StartError> {
     decode(&text).ok_or_else(|| data_dir_error(&path, "is not a valid secret"))
 }
 
+/// The embedded store in the data folder. Lambda functions are built without it (the
+/// `sqlite` feature): a deployed function only ever talks to DynamoDB.
+#[cfg(feature = "sqlite")]
+fn embedded_store(config: &Config, clock: Arc<dyn Clock>) -> Result<Arc<dyn Store>, StartError> {
+    Ok(Arc::new(crate::adapters::sqlite_store::SqliteStore::open_with(
+        &config.data_dir.join("roster.db"),
+        clock,
+        config.sqlite_durability,
+    )?))
+}
+
+#[cfg(not(feature = "sqlite"))]
+fn embedded_store(_config: &Config, _clock: Arc<dyn Clock>) -> Result<Arc<dyn Store>, StartError> {
+    Err(StartError::Config(crate::config::ConfigError {
+        var: "ROSTER_STORE",
+        message: "is sqlite, but this binary is built without the embedded store (the sqlite feature)".into(),
+    }))
+}
+
 impl AppState {
     /// Builds every adapter the configuration names. No network I/O happens here: AWS
     /// clients resolve credentials on their first call.
@@ -123,11 +141,7 @@ impl AppState {
                 .ok_or_else(|| data_dir_error(&config.data_dir, "local-signing-key.b64 is too short"))?,
         };
         let store: Arc<dyn Store> = match &config.store {
-            StoreSetting::Sqlite => Arc::new(SqliteStore::open_with(
-                &config.data_dir.join("roster.db"),
-                clock.clone(),
-                config.sqlite_durability,
-            )?),
+            StoreSetting::Sqlite => embedded_store(&config, clock.clone())?,
             StoreSetting::DynamoDb { table } => aws::dynamodb(table, clock.clone()).await?,
         };
         let secrets = Secrets {
@@ -254,8 +268,17 @@ mod aws {
     #[cfg(any(feature = "dynamodb", feature = "sns", feature = "ses", feature = "s3"))]
     async fn sdk() -> &'static aws_config::SdkConfig {
         static SDK: tokio::sync::OnceCell<aws_config::SdkConfig> = tokio::sync::OnceCell::const_new();
-        SDK.get_or_init(|| aws_config::defaults(aws_config::BehaviorVersion::latest()).load())
-            .await
+        // A hung call answers 503 long before the function's 10 s timeout kills it.
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .operation_attempt_timeout(std::time::Duration::from_secs(2))
+            .operation_timeout(std::time::Duration::from_secs(5))
+            .build();
+        SDK.get_or_init(|| {
+            aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .timeout_config(timeouts)
+                .load()
+        })
+        .await
     }
 
     #[cfg(feature = "dynamodb")]

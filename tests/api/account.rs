@@ -679,6 +679,17 @@ async fn another_users_session_cannot_be_revoked_or_used(app: TestApp) {
         .await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
     assert!(works(&app, ("cookie", &b)).await);
+    // An empty id names no session: a 400, and Alice's own session stays.
+    let empty = app
+        .request_with(
+            Method::POST,
+            "/user/sessions/revoke",
+            Some(json!({"sessionId": ""})),
+            &[("cookie", &a)],
+        )
+        .await;
+    assert_eq!(empty.body["field"], "sessionId", "{}", empty.body);
+    assert!(works(&app, ("cookie", &a)).await);
     // Bob's session id under Alice's user id, with Alice's secret: refused.
     let a_secret = a.rsplit('.').next().unwrap();
     let mixed = format!("roster_session={}.{}.{}", alice.id, b_id, a_secret);

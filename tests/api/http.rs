@@ -175,8 +175,63 @@ async fn the_region_list_carries_an_etag_and_a_matching_one_is_304(app: TestApp)
     );
 }
 
+async fn fetch_raw(
+    app: &TestApp,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (axum::http::HeaderMap, StatusCode, Vec<u8>) {
+    let mut req = axum::http::Request::get(path);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let res = app.send_raw(req.body(axum::body::Body::empty()).unwrap()).await;
+    let (status, headers) = (res.status(), res.headers().clone());
+    let body = http_body_util::BodyExt::collect(res.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    (headers, status, body.to_vec())
+}
+
+/// Answers over 1 KiB travel gzipped to a client that accepts it; a client that does
+/// not, and every smaller answer, get them as they are.
+async fn large_answers_are_gzipped_when_the_client_accepts_it(app: TestApp) {
+    let (headers, _, plain) = fetch_raw(&app, "/user/regionlist", &[]).await;
+    assert!(headers.get("content-encoding").is_none());
+    assert!(plain.len() > 1024);
+    let (headers, status, packed) = fetch_raw(&app, "/user/regionlist", &[("accept-encoding", "gzip")]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-encoding"], "gzip");
+    assert!(packed.len() * 3 < plain.len(), "{} of {}", packed.len(), plain.len());
+    let mut unpacked = vec![];
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&packed[..]), &mut unpacked).unwrap();
+    assert_eq!(unpacked, plain);
+    let (headers, _, small) = fetch_raw(&app, "/.well-known/jwks.json", &[("accept-encoding", "gzip")]).await;
+    assert!(small.len() < 1024);
+    assert!(
+        headers.get("content-encoding").is_none(),
+        "a small answer is sent as is"
+    );
+}
+
+/// The key set is serialized once per process and revalidated by its tag.
+async fn the_key_set_carries_an_etag_and_a_matching_one_is_304(app: TestApp) {
+    let (headers, status, body) = fetch_raw(&app, "/.well-known/jwks.json", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    let keys: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(keys["keys"][0]["alg"], "EdDSA");
+    let etag = headers["etag"].to_str().unwrap().to_string();
+    let (headers, status, body) = fetch_raw(&app, "/.well-known/jwks.json", &[("if-none-match", &etag)]).await;
+    assert_eq!(status, StatusCode::NOT_MODIFIED);
+    assert!(body.is_empty());
+    assert_eq!(headers["etag"].to_str().unwrap(), etag);
+    assert!(headers["cache-control"].to_str().unwrap().contains("max-age=300"));
+}
+
 on_every_store!(
     the_region_list_carries_an_etag_and_a_matching_one_is_304,
+    large_answers_are_gzipped_when_the_client_accepts_it,
+    the_key_set_carries_an_etag_and_a_matching_one_is_304,
     framework_rejections_are_json_too,
     a_configured_web_origin_can_call_with_credentials_and_others_cannot,
     personal_responses_are_no_store_and_static_data_is_cacheable,

@@ -11,12 +11,14 @@ mod support;
 mod account;
 mod codes;
 mod deletion;
+mod faults;
 mod groups;
 mod http;
 mod identities;
 mod observability;
 mod profile;
 mod relations;
+mod round_trips;
 mod sync;
 
 /// Generates one test per scenario per store.

@@ -84,8 +84,9 @@ async fn logs_hold_request_ids_but_no_codes_tokens_or_phone_numbers(app: TestApp
     );
 }
 
-/// A store whose backend fails with a message that must never reach a client.
-async fn an_internal_failure_is_a_500_with_the_request_id_and_no_detail(app: TestApp) {
+/// A store whose backend fails with a message that must never reach a client: an outage
+/// is a 503 (retry), with the request id and nothing internal.
+async fn a_store_outage_is_a_503_with_the_request_id_and_no_detail(app: TestApp) {
     let router = app.router_with_store(Arc::new(Broken));
     let (national, _) = new_phone();
     let req = axum::http::Request::post("/user/send_code")
@@ -94,8 +95,8 @@ async fn an_internal_failure_is_a_500_with_the_request_id_and_no_detail(app: Tes
         .unwrap();
     let (captured, _guard) = capture();
     let body = crate::support::call(router, req).await;
-    assert_eq!(body["code"], 500);
-    assert_eq!(body["message"], "internal error");
+    assert_eq!(body["code"], 503);
+    assert_eq!(body["message"], "the store is unavailable: nothing was written, retry");
     let id = body["requestId"].as_str().unwrap();
     assert!(!body.to_string().contains("db-internal"), "{body}");
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
@@ -103,7 +104,6 @@ async fn an_internal_failure_is_a_500_with_the_request_id_and_no_detail(app: Tes
         logs.contains("db-internal") && logs.contains(id),
         "the detail is logged under the id: {logs}"
     );
-    let _ = StatusCode::INTERNAL_SERVER_ERROR;
 }
 
 /// A stored item that does not decode is our bug: a 500 whose log names the item's key,
@@ -132,5 +132,5 @@ async fn a_stored_item_that_does_not_decode_is_a_500_naming_its_key_in_the_log(a
 on_every_store!(
     a_stored_item_that_does_not_decode_is_a_500_naming_its_key_in_the_log,
     logs_hold_request_ids_but_no_codes_tokens_or_phone_numbers,
-    an_internal_failure_is_a_500_with_the_request_id_and_no_detail,
+    a_store_outage_is_a_503_with_the_request_id_and_no_detail,
 );

@@ -588,7 +588,7 @@ fn multipart(parts: &[(&str, Option<(&str, &str)>, &[u8])]) -> (String, Vec<u8>)
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-async fn upload_avatar(
+pub(crate) async fn upload_avatar(
     app: &TestApp,
     user: &User,
     parts: &[(&str, Option<(&str, &str)>, &[u8])],

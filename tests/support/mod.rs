@@ -322,19 +322,33 @@ impl TestApp {
         self.router_over(store, self.state.clock.clone())
     }
 
+    /// The same services with another file store (a failing S3, say).
+    pub fn router_with_uploads(&self, uploads: Arc<dyn roster::ports::UploadSigner>) -> Router {
+        self.router_from(self.state.store.clone(), self.state.clock.clone(), uploads)
+    }
+
     fn router_over(&self, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Router {
+        self.router_from(store, clock, self.state.uploads.clone())
+    }
+
+    fn router_from(
+        &self,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        uploads: Arc<dyn roster::ports::UploadSigner>,
+    ) -> Router {
         let s = &self.state;
         let services = Services {
             config: s.config.clone(),
             store,
             messages: s.messages.clone(),
-            uploads: s.uploads.clone(),
+            uploads,
             challenge: s.challenge.clone(),
             clock,
             random: s.random.clone(),
             code_key: s.code_key.clone(),
             tokens: s.tokens.clone(),
-            local: None,
+            local: s.local.clone(),
         };
         roster::local::router(AppState::new(services))
     }
@@ -357,15 +371,19 @@ impl TestApp {
         self.send(builder.body(body).unwrap(), ip).await
     }
 
+    /// Sends a request and reads its JSON answer, which must agree with the OpenAPI
+    /// document (`contract::check`).
     pub async fn send(&self, mut req: Request<Body>, ip: [u8; 4]) -> TestResponse {
         req.extensions_mut()
             .insert(ConnectInfo(SocketAddr::from((IpAddr::from(ip), 40000))));
+        let (method, path) = (req.method().clone(), req.uri().path().to_string());
         let res = self.router.clone().oneshot(req).await.expect("router is infallible");
         let status = res.status();
         let headers = res.headers().clone();
         let bytes = res.into_body().collect().await.expect("body").to_bytes();
         let body = serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| panic!("response is not JSON: {}", String::from_utf8_lossy(&bytes)));
+        contract::check(&method, &path, status, &body);
         TestResponse { status, headers, body }
     }
 
@@ -476,6 +494,7 @@ fn collect_sms(v: &Value, e164: &str, out: &mut Vec<String>) {
     moto::collect_sms(v, e164, out)
 }
 
+pub mod contract;
 pub mod moto;
 pub mod stores;
 pub mod sync;
@@ -511,9 +530,46 @@ pub fn json_post_as(path: &str, cookie: &str, body: &Value) -> Request<Body> {
 pub async fn call(router: Router, mut req: Request<Body>) -> Value {
     req.extensions_mut()
         .insert(ConnectInfo(SocketAddr::from((IpAddr::from(DEFAULT_IP), 40000))));
+    let (method, path) = (req.method().clone(), req.uri().path().to_string());
     let res = router.oneshot(req).await.expect("router is infallible");
+    let status = res.status();
     let bytes = res.into_body().collect().await.expect("body").to_bytes();
-    serde_json::from_slice(&bytes).expect("JSON body")
+    let body = serde_json::from_slice(&bytes).expect("JSON body");
+    contract::check(&method, &path, status, &body);
+    body
+}
+
+/// (group, METHOD, path template) for every method each group's router answers on each
+/// of its routes, asked of the routers themselves.
+pub async fn served_routes(
+    groups: Vec<(&'static str, roster::http::Routes)>,
+) -> std::collections::BTreeSet<(String, String, String)> {
+    const METHODS: [Method; 5] = [Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE];
+    let app = TestApp::spawn(StoreKind::Sqlite).await;
+    let mut routes = std::collections::BTreeSet::new();
+    for (group, group_routes) in groups {
+        let paths: Vec<&str> = group_routes.iter().map(|(p, _)| *p).collect();
+        let router = roster::http::serve(group_routes, app.state.clone());
+        for path in paths {
+            let concrete = path.replace(['{', '}', '*'], "");
+            for method in METHODS {
+                let req = Request::builder()
+                    .method(method.clone())
+                    .uri(&concrete)
+                    .body(Body::empty())
+                    .unwrap();
+                let res = router.clone().oneshot(req).await.unwrap();
+                let status = res.status();
+                let body = res.into_body().collect().await.unwrap().to_bytes();
+                let unrouted = status == StatusCode::METHOD_NOT_ALLOWED
+                    || (status == StatusCode::NOT_FOUND && String::from_utf8_lossy(&body).contains("no route for"));
+                if !unrouted {
+                    routes.insert((group.to_string(), method.to_string(), path.to_string()));
+                }
+            }
+        }
+    }
+    routes
 }
 
 static PHONE_SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);

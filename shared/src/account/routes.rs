@@ -14,7 +14,7 @@ use super::{contact, deletion, directory, login, oauth, password, sessions as ow
 use crate::auth::sessions::{all_sessions, clear_cookie, set_cookie, SessionKind, SessionView};
 use crate::auth::Credential;
 use crate::domain::{Device, EmailAddress, LoginId, Nickname, Password, Recipient, UserId, Username, ValidationError};
-use crate::http::{cacheable, ok, ok_with, ApiResult, ClientIp, Input, Routes};
+use crate::http::{ok, ok_with, ApiResult, ClientIp, Input, Routes};
 use crate::state::AppState;
 use crate::verification::{PresentedCode, VerificationToken};
 
@@ -187,7 +187,9 @@ async fn logout(State(state): State<AppState>, cred: Credential, input: Input) -
 
 async fn revoke_sessions(State(state): State<AppState>, cred: Credential, input: Input) -> ApiResult {
     // Unlike logout, revoking needs an explicit target.
-    if input.opt_string("scope")?.is_none() && input.opt_string("sessionId")?.is_none() {
+    // An empty `sessionId` names nothing: it must not fall through to "current".
+    let named = input.opt_string("sessionId")?.is_some_and(|s| !s.trim().is_empty());
+    if input.opt_string("scope")?.is_none() && !named {
         return Err(ValidationError::new("sessionId", "name a session, or a scope of current, others or all").into());
     }
     revoke_and_answer(&state, &cred, &scope(&input)?).await
@@ -294,11 +296,8 @@ async fn delete_account(State(state): State<AppState>, cred: Credential, input: 
     Ok(with_cookie(ok()?, &clear_cookie()))
 }
 
-async fn jwks(State(state): State<AppState>) -> ApiResult {
+async fn jwks(State(state): State<AppState>, headers: axum::http::HeaderMap) -> ApiResult {
     // A bare RFC 7517 key set: JWT libraries fetch this URL as is.
     // Short enough that a rotated-in key is seen well before the previous one retires.
-    Ok(cacheable(
-        crate::http::error::json_response(axum::http::StatusCode::OK, state.tokens.jwks()),
-        300,
-    ))
+    Ok(state.tokens.jwks_answer().answer(&headers, 300))
 }

@@ -13,5 +13,6 @@ pub mod ses_sender;
 pub mod site_verify;
 #[cfg(feature = "sns")]
 pub mod sns_sender;
+#[cfg(feature = "sqlite")]
 pub mod sqlite_store;
 pub mod unavailable;

@@ -24,15 +24,7 @@ fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-/// What an acknowledged write survives.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Durability {
-    /// A power loss: the write-ahead log is synced at every commit (the default).
-    #[default]
-    Full,
-    /// A crash of the process, not of the machine: faster, for throwaway data.
-    Normal,
-}
+pub use crate::config::Durability;
 
 impl SqliteStore {
     pub fn open(path: &Path, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {

@@ -4,9 +4,8 @@
 //! server verifies tokens with no shared secret. Expiry is checked against the service's
 //! clock (not the library's), so tests can move time.
 
+use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair as _};
 use base64::Engine;
-use ed25519_dalek::pkcs8::EncodePrivateKey;
-use ed25519_dalek::SigningKey;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -26,14 +25,18 @@ struct KeyPair {
 
 impl KeyPair {
     fn from_seed(seed: &[u8; 32]) -> Result<Self, String> {
-        let signing = SigningKey::from_bytes(seed);
-        let der = signing.to_pkcs8_der().map_err(|e| e.to_string())?;
-        let public = signing.verifying_key().to_bytes();
+        let signing = Ed25519KeyPair::from_seed_unchecked(seed).map_err(|e| e.to_string())?;
+        let der = signing.to_pkcs8v1().map_err(|e| e.to_string())?;
+        let public: [u8; 32] = signing
+            .public_key()
+            .as_ref()
+            .try_into()
+            .map_err(|_| "an Ed25519 public key is 32 bytes".to_string())?;
         let kid = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&Sha256::digest(public)[..12]);
         Ok(KeyPair {
             kid,
             public,
-            encoding: EncodingKey::from_ed_der(der.as_bytes()),
+            encoding: EncodingKey::from_ed_der(der.as_ref()),
             decoding: DecodingKey::from_ed_der(&public),
         })
     }
@@ -43,6 +46,8 @@ impl KeyPair {
 pub struct TokenKeys {
     current: KeyPair,
     previous: Option<KeyPair>,
+    /// The key set, serialized on first request and then served as bytes with its tag.
+    jwks_answer: std::sync::OnceLock<crate::http::StaticJson>,
 }
 
 #[derive(Debug, PartialEq, thiserror::Error)]
@@ -96,6 +101,7 @@ impl TokenKeys {
         Ok(TokenKeys {
             current: KeyPair::from_seed(current)?,
             previous: previous.map(KeyPair::from_seed).transpose()?,
+            jwks_answer: std::sync::OnceLock::new(),
         })
     }
 
@@ -134,6 +140,12 @@ impl TokenKeys {
 
     pub fn verify_im(&self, token: &str, now: i64) -> Result<ImClaims, TokenError> {
         self.verify(token, IM_AUDIENCE, now)
+    }
+
+    /// The key set as a static answer: the keys change only with a restart.
+    pub fn jwks_answer(&self) -> &crate::http::StaticJson {
+        self.jwks_answer
+            .get_or_init(|| crate::http::StaticJson::raw(self.jwks().to_string()))
     }
 
     /// RFC 7517 key set with every key that may have signed a live token.

@@ -97,7 +97,9 @@ impl Birthday {
         };
         let parts: Vec<&str> = raw.trim().split('-').collect();
         let [y, m, d] = parts.as_slice() else { return Err(bad()) };
-        if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        // Digits only: `parse` alone would take a sign ("2000-+1-+1").
+        let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(y, 4) || !digits(m, 2) || !digits(d, 2) {
             return Err(bad());
         }
         let (year, month, day): (u16, u8, u8) = (

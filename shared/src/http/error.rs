@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 pub use crate::error::Error;
+use crate::ports::StoreError;
 
 pub type ApiResult = Result<Response, Error>;
 
@@ -123,22 +124,27 @@ impl IntoResponse for Error {
                     .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
                 res
             }
-            Error::Send(_) => unavailable(&message),
-            Error::Corrupt { .. } | Error::Store(_) | Error::Upload(_) | Error::Challenge(_) | Error::Internal(_) => {
-                internal(&message)
+            Error::Send(_) => unavailable("the message provider failed: nothing was spent, retry", &message),
+            // An outage or a timeout of the store: the failed call was one transaction or a
+            // read, so nothing is half-written and the same request can be sent again.
+            Error::Store(StoreError::Backend(_)) => {
+                unavailable("the store is unavailable: nothing was written, retry", &message)
             }
+            Error::Upload(_) => unavailable("the file store is unavailable: retry", &message),
+            Error::Challenge(_) => unavailable("the captcha provider is unavailable: retry", &message),
+            Error::Corrupt { .. } | Error::Store(_) | Error::Internal(_) => internal(&message),
         }
     }
 }
 
-/// A 503 for a provider that failed after nothing was kept: retry. The detail goes to the
-/// log under the request id.
-pub fn unavailable(detail: &str) -> Response {
+/// A 503 for a store or provider that failed after nothing was kept: retry. The detail
+/// goes to the log under the request id, never to the client.
+pub fn unavailable(message: &str, detail: &str) -> Response {
     let request_id = super::observe::current_request_id();
-    tracing::error!(error = %detail, "a provider failed");
+    tracing::error!(error = %detail, "a dependency failed");
     let mut res = json_response(
         StatusCode::SERVICE_UNAVAILABLE,
-        json!({ "code": 503, "message": "the message provider failed: nothing was spent, retry", "requestId": request_id }),
+        json!({ "code": 503, "message": message, "requestId": request_id }),
     );
     res.headers_mut()
         .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));

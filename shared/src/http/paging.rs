@@ -13,6 +13,10 @@ pub fn paged<T: serde::Serialize>(list: Vec<T>, total: usize, page: usize, size:
     }))
 }
 
+/// No list is longer than a few thousand entries; a bound keeps `(page - 1) * size` far
+/// from overflowing.
+pub const MAX_PAGE: usize = 100_000;
+
 /// `page` (from 1) and `size` (20 by default, 100 at most), when `page` or `size` is given.
 pub fn paging(input: &Input) -> Result<Option<(usize, usize)>, ValidationError> {
     let page = input.opt_string("page")?;
@@ -26,8 +30,8 @@ pub fn paging(input: &Input) -> Result<Option<(usize, usize)>, ValidationError> 
             .trim()
             .parse()
             .ok()
-            .filter(|&p| p >= 1)
-            .ok_or_else(|| ValidationError::new("page", "must be 1 or more"))?,
+            .filter(|&p| (1..=MAX_PAGE).contains(&p))
+            .ok_or_else(|| ValidationError::new("page", "must be 1 to 100000"))?,
     };
     let size = match size {
         None => 20,

@@ -42,6 +42,15 @@ fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
     )
 }
 
+/// gzip for answers over 1 KiB when the client accepts it (lists, sync pages, the region
+/// table); smaller ones cost more to compress than they save.
+fn compression() -> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate + Clone> {
+    use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+    tower_http::compression::CompressionLayer::new()
+        .gzip(true)
+        .compress_when(SizeAbove::new(1024).and(NotForContentType::IMAGES))
+}
+
 /// Wraps routes with what every response needs: JSON 404/405, request ids and logs.
 pub fn serve(routes: Routes, state: AppState) -> Router {
     let mut router = Router::new();
@@ -54,6 +63,7 @@ pub fn serve(routes: Routes, state: AppState) -> Router {
         .method_not_allowed_fallback(wrong_method)
         .layer(axum::middleware::from_fn(no_store_unless_cacheable))
         .layer(axum::middleware::from_fn(json_errors))
+        .layer(compression())
         .layer(axum::middleware::from_fn(observe::request_context));
     let router = match cors(&state.config.cors_origins) {
         Some(cors) => router.layer(cors),
@@ -79,7 +89,11 @@ pub struct StaticJson {
 impl StaticJson {
     /// The envelope `{"code":200,"result":…}` around `result`.
     pub fn new(result: impl serde::Serialize) -> StaticJson {
-        let body = serde_json::json!({ "code": 200, "result": result }).to_string();
+        StaticJson::raw(serde_json::json!({ "code": 200, "result": result }).to_string())
+    }
+
+    /// A JSON document served as is (a key set, the OpenAPI document).
+    pub fn raw(body: String) -> StaticJson {
         let tag = format!("\"{}\"", &crate::crypto::digest(&body)[..16]);
         StaticJson {
             etag: HeaderValue::from_str(&tag).unwrap_or(HeaderValue::from_static("\"0\"")),
