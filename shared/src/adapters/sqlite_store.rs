@@ -1,6 +1,11 @@
 //! The embedded store: the store port on one SQLite file. Several local processes (the
 //! local server, `cargo lambda watch` functions) can share the file: writes take SQLite's
 //! write lock up front (`BEGIN IMMEDIATE`) and conditions are checked inside that lock.
+//!
+//! Writes go through one connection on a blocking thread (a commit may sync the disk).
+//! Reads use a pool of read-only connections and run where they are called: in WAL mode
+//! a reader never waits for the writer, a point read takes microseconds, and handing it
+//! to another thread cost more than the read itself (the profile of `GET /user/{id}`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -17,7 +22,39 @@ use crate::ports::Clock;
 
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    /// Read-only connections to the same file; none for an in-memory database.
+    readers: Option<Readers>,
     clock: Arc<dyn Clock>,
+}
+
+struct Readers {
+    path: std::path::PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Readers {
+    fn take(&self) -> Result<Connection, StoreError> {
+        if let Some(conn) = self.idle.lock().map_err(|_| poisoned())?.pop() {
+            return Ok(conn);
+        }
+        let conn = Connection::open_with_flags(
+            &self.path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(backend)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(backend)?;
+        Ok(conn)
+    }
+
+    fn give_back(&self, conn: Connection) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.push(conn);
+        }
+    }
+}
+
+fn poisoned() -> StoreError {
+    StoreError::Backend("store lock poisoned".into())
 }
 
 fn backend(e: impl std::fmt::Display) -> StoreError {
@@ -33,7 +70,12 @@ impl SqliteStore {
 
     pub fn open_with(path: &Path, clock: Arc<dyn Clock>, durability: Durability) -> Result<Self, StoreError> {
         let conn = Connection::open(path).map_err(backend)?;
-        Self::init(conn, clock, durability)
+        let mut store = Self::init(conn, clock, durability)?;
+        store.readers = Some(Readers {
+            path: path.to_path_buf(),
+            idle: Mutex::new(vec![]),
+        });
+        Ok(store)
     }
 
     pub fn in_memory(clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
@@ -85,8 +127,24 @@ impl SqliteStore {
         .map_err(backend)?;
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
+            readers: None,
             clock,
         })
+    }
+
+    /// A read, on a pooled read-only connection, right here (see the module header); on
+    /// the writer's connection for an in-memory database.
+    async fn read_only<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection, i64) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let Some(readers) = &self.readers else {
+            return self.run(f).await;
+        };
+        let mut conn = readers.take()?;
+        let out = f(&mut conn, self.clock.now_secs());
+        readers.give_back(conn);
+        out
     }
 
     async fn run<T: Send + 'static>(
@@ -138,6 +196,7 @@ impl SqliteStore {
 }
 
 const COLUMNS: &str = "pk, sk, ipk, isk, ttl, attrs";
+const POINT_READ: &str = "SELECT pk, sk, ipk, isk, ttl, attrs FROM items WHERE pk = ?1 AND sk = ?2";
 
 fn row_to_item(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Item, StoreError>> {
     let pk: String = row.get(0)?;
@@ -157,12 +216,10 @@ fn row_to_item(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Item, StoreEr
 }
 
 fn read(conn: &Connection, key: &Key) -> Result<Option<Item>, StoreError> {
-    conn.query_row(
-        &format!("SELECT {COLUMNS} FROM items WHERE pk = ?1 AND sk = ?2"),
-        params![key.pk, key.sk],
-        row_to_item,
-    )
-    .optional()
+    conn.prepare_cached(POINT_READ)
+        .map_err(backend)?
+        .query_row(params![key.pk, key.sk], row_to_item)
+        .optional()
     .map_err(backend)?
     .transpose()
 }
@@ -217,7 +274,7 @@ fn validate_updates(updates: &[Update]) -> Result<(), StoreError> {
 impl Store for SqliteStore {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         let key = key.clone();
-        self.run(move |conn, now| Ok(read(conn, &key)?.filter(|i| i.is_live(now))))
+        self.read_only(move |conn, now| Ok(read(conn, &key)?.filter(|i| i.is_live(now))))
             .await
     }
 
@@ -248,7 +305,7 @@ impl Store for SqliteStore {
 
     async fn query(&self, q: Query) -> Result<Page, StoreError> {
         let after = q.cursor.as_deref().map(CursorKey::decode).transpose()?;
-        self.run(move |conn, now| {
+        self.read_only(move |conn, now| {
             let (pcol, scol) = match q.index {
                 IndexName::Primary => ("pk", "sk"),
                 IndexName::Inverted => ("ipk", "isk"),
@@ -288,7 +345,7 @@ impl Store for SqliteStore {
             let page_size = q.page_size();
             args.push((page_size as i64 + 1).into());
             sql += &format!(" ORDER BY {scol} {order}, pk {order}, sk {order} LIMIT ?{}", args.len());
-            let mut stmt = conn.prepare(&sql).map_err(backend)?;
+            let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
             let rows = stmt
                 .query_map(rusqlite::params_from_iter(args), row_to_item)
                 .map_err(backend)?
@@ -356,7 +413,7 @@ impl Store for SqliteStore {
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
         let distinct = distinct_batch_keys(keys)?;
         let keys = keys.to_vec();
-        self.run(move |conn, now| {
+        self.read_only(move |conn, now| {
             let mut found = std::collections::HashMap::with_capacity(distinct.len());
             for k in distinct {
                 if let Some(item) = read(conn, &k)?.filter(|i| i.is_live(now)) {
@@ -371,7 +428,7 @@ impl Store for SqliteStore {
     async fn transact_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
         let distinct = distinct_batch_keys(keys)?;
         let keys = keys.to_vec();
-        self.run(move |conn, now| {
+        self.read_only(move |conn, now| {
             // One read transaction: one snapshot of the file, whatever other processes
             // commit meanwhile.
             let tx = conn.transaction().map_err(backend)?;

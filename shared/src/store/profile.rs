@@ -78,7 +78,7 @@ fn n(on: bool) -> Attr {
 impl Profile {
     pub fn from_item(item: &Item) -> Result<Profile, Error> {
         let phone = match item.s(PHONE).filter(|p| !p.is_empty()) {
-            Some(p) => Some(PhoneNumber::parse_e164("phone", p).map_err(|e| corrupt(item, e.message))?),
+            Some(p) => Some(PhoneNumber::from_stored("phone", p).map_err(|e| corrupt(item, e.message))?),
             None => None,
         };
         let email = match req_s(item, EMAIL)?.to_string() {
