@@ -264,21 +264,39 @@ mod aws {
     use crate::adapters::unavailable::NotInThisFunction;
     use crate::ports::{Clock, MessageSender, Store, UploadSigner};
 
-    /// One SDK configuration per process, loaded on first need (no network I/O).
+    /// One SDK configuration per process, built on first need (no network I/O). A
+    /// function's credentials and region are in its environment (`AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`), so it reads them there
+    /// instead of `aws_config::defaults`, whose provider chain (profiles, SSO, STS web
+    /// identity, IMDS, ECS) a Lambda never uses and whose code was a tenth of each zip.
+    /// `AWS_ENDPOINT_URL` still points every client elsewhere (DynamoDB Local, say).
     #[cfg(any(feature = "dynamodb", feature = "sns", feature = "ses", feature = "s3"))]
     async fn sdk() -> &'static aws_config::SdkConfig {
-        static SDK: tokio::sync::OnceCell<aws_config::SdkConfig> = tokio::sync::OnceCell::const_new();
-        // A hung call answers 503 long before the function's 10 s timeout kills it.
-        let timeouts = aws_config::timeout::TimeoutConfig::builder()
-            .operation_attempt_timeout(std::time::Duration::from_secs(2))
-            .operation_timeout(std::time::Duration::from_secs(5))
-            .build();
+        static SDK: std::sync::OnceLock<aws_config::SdkConfig> = std::sync::OnceLock::new();
         SDK.get_or_init(|| {
-            aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .timeout_config(timeouts)
-                .load()
+            // A hung call answers 503 long before the function's 10 s timeout kills it.
+            let timeouts = aws_config::timeout::TimeoutConfig::builder()
+                .operation_attempt_timeout(std::time::Duration::from_secs(2))
+                .operation_timeout(std::time::Duration::from_secs(5))
+                .build();
+            let region = std::env::var("AWS_REGION")
+                .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+                .unwrap_or_else(|_| "us-east-1".into());
+            let credentials = aws_config::environment::EnvironmentVariableCredentialsProvider::new();
+            let mut config = aws_config::SdkConfig::builder()
+                .behavior_version(aws_config::BehaviorVersion::latest())
+                .region(aws_config::Region::new(region))
+                .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+                    credentials,
+                ))
+                .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new())
+                .time_source(aws_smithy_async::time::SystemTimeSource::new())
+                .timeout_config(timeouts);
+            if let Ok(url) = std::env::var("AWS_ENDPOINT_URL") {
+                config = config.endpoint_url(url);
+            }
+            config.build()
         })
-        .await
     }
 
     #[cfg(feature = "dynamodb")]

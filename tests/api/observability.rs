@@ -33,14 +33,15 @@ impl<'a> MakeWriter<'a> for Captured {
 }
 
 fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
+    use tracing_subscriber::layer::SubscriberExt;
     let captured = Captured::default();
     let subscriber = tracing_subscriber::fmt()
         .json()
         .with_current_span(true)
         .with_writer(captured.clone())
+        .finish()
         // The most a deployment can ask for: RUST_LOG=trace.
-        .with_env_filter(roster::http::observe::log_filter("trace"))
-        .finish();
+        .with(roster::http::observe::log_filter("trace"));
     let guard = tracing::subscriber::set_default(subscriber);
     (captured, guard)
 }

@@ -220,8 +220,8 @@ fn read(conn: &Connection, key: &Key) -> Result<Option<Item>, StoreError> {
         .map_err(backend)?
         .query_row(params![key.pk, key.sk], row_to_item)
         .optional()
-    .map_err(backend)?
-    .transpose()
+        .map_err(backend)?
+        .transpose()
 }
 
 fn write(conn: &Connection, item: &Item) -> Result<(), StoreError> {
