@@ -23,9 +23,9 @@ sys.path.insert(0, os.path.dirname(__file__))
 from runtime_api import RuntimeApi  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-# (label, function, event, settings). The production samples answer without an AWS
-# call; the local one parses a phone number and reads the embedded store, to show what a
-# first request pays for the phone-number metadata.
+# (label, function, event, settings). The samples answer without an AWS call. (Functions
+# are built without the embedded store now, so the earlier local sample that parsed a phone
+# number is gone; what a first phone number costs is in the issue 2 note.)
 # (label, function, event, settings, expected status): the profile and relations samples
 # carry no session, so their first answer is a 403 that needs no store call either.
 SAMPLES = [
@@ -35,7 +35,6 @@ SAMPLES = [
     ("relations", "relations", "events/relations/all.json", "production", 403),
     ("groups", "groups", "events/groups/info.json", "production", 403),
     ("sync", "sync", "events/sync/sync.json", "production", 403),
-    ("codes:phone", "codes", "events/codes/check_phone_available.json", "local", 200),
 ]
 
 

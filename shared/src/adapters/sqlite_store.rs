@@ -144,6 +144,9 @@ impl SqliteStore {
         let mut conn = readers.take()?;
         let out = f(&mut conn, self.clock.now_secs());
         readers.give_back(conn);
+        // A read that never awaits would let a polling loop starve the writer it waits
+        // for; counting against tokio's cooperative budget yields now and then.
+        tokio::task::consume_budget().await;
         out
     }
 
