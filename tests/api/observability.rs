@@ -43,6 +43,9 @@ fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
         // The most a deployment can ask for: RUST_LOG=trace.
         .with(roster::http::observe::log_filter("trace"));
     let guard = tracing::subscriber::set_default(subscriber);
+    // Tests on other threads may have had callsites' interest cached while no capturing
+    // subscriber was alive ("never"): ask every callsite again, with this one in place.
+    tracing::callsite::rebuild_interest_cache();
     (captured, guard)
 }
 
