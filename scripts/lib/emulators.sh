@@ -82,51 +82,43 @@ install_npm_tools() {
   printf '%s\n' "$want" >"$stamp_file"
 }
 
-# Python venv with moto[server] and cfn-lint from requirements.txt.
-install_python_tools() {
-  local stamp_file="$VENV_DIR/.roster-stamp" want have=""
-  want="$(files_hash "$TOOLS_SRC/requirements.txt")-$(python3 -c 'import sys; print(sys.version.split()[0])')"
-  [[ -f "$stamp_file" ]] && have=$(<"$stamp_file")
-  if [[ "$want" == "$have" && -x "$VENV_DIR/bin/moto_server" && -x "$VENV_DIR/bin/cfn-lint" ]]; then
-    step "python tools up to date (moto, cfn-lint)"
+# A venv under .test-tools/ with exactly the pins of one requirements file, made again
+# when the file or the Python version changes.
+#   install_venv <venv dir name> <requirements file name> <what, for messages> <binary>...
+install_venv() {
+  local name=$1 reqs=$2 what=$3
+  shift 3
+  local venv="$TOOLS_DIR/$name" log="$LOG_DIR/pip-$name.log" want have="" bin ready=1
+  want="$(files_hash "$TOOLS_SRC/$reqs")-$(python3 -c 'import sys; print(sys.version.split()[0])')"
+  [[ -f "$venv/.roster-stamp" ]] && have=$(<"$venv/.roster-stamp")
+  for bin in "$@"; do [[ -x "$venv/bin/$bin" ]] || ready=0; done
+  if [[ "$want" == "$have" ]] && ((ready)); then
+    step "$what up to date"
     return 0
   fi
-  step "installing python tools into .test-tools/venv (log: $LOG_DIR/pip-install.log)"
-  rm -rf "$VENV_DIR"
+  step "installing $what into .test-tools/$name (log: $log)"
+  rm -rf "$venv"
   {
-    python3 -m venv "$VENV_DIR" &&
-      "$VENV_DIR/bin/python" -m pip install --disable-pip-version-check --no-input \
-        -r "$TOOLS_SRC/requirements.txt"
-  } >"$LOG_DIR/pip-install.log" 2>&1 || {
-    show_log_tail "$LOG_DIR/pip-install.log"
-    die "creating .test-tools/venv from scripts/test-tools/requirements.txt failed"
+    python3 -m venv "$venv" &&
+      "$venv/bin/python" -m pip install --disable-pip-version-check --no-input -r "$TOOLS_SRC/$reqs"
+  } >"$log" 2>&1 || {
+    show_log_tail "$log"
+    die "creating .test-tools/$name from scripts/test-tools/$reqs failed"
   }
-  [[ -x "$VENV_DIR/bin/moto_server" ]] || die "moto installed but $VENV_DIR/bin/moto_server is missing"
-  printf '%s\n' "$want" >"$stamp_file"
+  for bin in "$@"; do
+    [[ -x "$venv/bin/$bin" ]] || die "$what installed but $venv/bin/$bin is missing"
+  done
+  printf '%s\n' "$want" >"$venv/.roster-stamp"
+}
+
+# moto[server] and cfn-lint.
+install_python_tools() {
+  install_venv venv requirements.txt "python tools (moto, cfn-lint)" moto_server cfn-lint
 }
 
 # schemathesis, in a venv of its own (its pins differ from moto's).
 install_fuzz_tools() {
-  local venv="$TOOLS_DIR/fuzz-venv" stamp want have=""
-  stamp="$venv/.roster-stamp"
-  want="$(files_hash "$TOOLS_SRC/fuzz-requirements.txt")-$(python3 -c 'import sys; print(sys.version.split()[0])')"
-  [[ -f "$stamp" ]] && have=$(<"$stamp")
-  if [[ "$want" == "$have" && -x "$venv/bin/schemathesis" ]]; then
-    step "fuzz tools up to date (schemathesis)"
-    return 0
-  fi
-  step "installing schemathesis into .test-tools/fuzz-venv (log: $LOG_DIR/pip-fuzz-install.log)"
-  rm -rf "$venv"
-  {
-    python3 -m venv "$venv" &&
-      "$venv/bin/python" -m pip install --disable-pip-version-check --no-input \
-        -r "$TOOLS_SRC/fuzz-requirements.txt"
-  } >"$LOG_DIR/pip-fuzz-install.log" 2>&1 || {
-    show_log_tail "$LOG_DIR/pip-fuzz-install.log"
-    die "creating .test-tools/fuzz-venv from scripts/test-tools/fuzz-requirements.txt failed"
-  }
-  [[ -x "$venv/bin/schemathesis" ]] || die "schemathesis installed but $venv/bin/schemathesis is missing"
-  printf '%s\n' "$want" >"$stamp"
+  install_venv fuzz-venv fuzz-requirements.txt "fuzz tools (schemathesis)" schemathesis
 }
 
 install_test_tools() {

@@ -55,16 +55,20 @@ async fn every_call_failing(
             !text.contains("dispatch") && !text.contains("attempt exceeded"),
             "{what}: the detail leaked: {text}"
         );
-        // The one write allowed before the failure is a code's counted try: it commits
-        // before the comparison by design (concurrent guesses cannot outrun the limit),
-        // and leaves the code unspent.
-        let writes = faults.writes();
-        assert!(
-            writes.iter().all(|w| w.starts_with("update ") && w.contains("/CODE#")),
-            "{what}: a write of the failed request reached the store: {writes:?}"
-        );
+        nothing_but_counted_tries(faults, &what);
     }
     unreachable!()
+}
+
+/// No write of a failed request reached the store, but a code's counted try: that one
+/// commits before the comparison by design (concurrent guesses cannot outrun the limit),
+/// and leaves the code unspent.
+fn nothing_but_counted_tries(faults: &Faulty, what: &str) {
+    let writes = faults.writes();
+    assert!(
+        writes.iter().all(|w| w.starts_with("update ") && w.contains("/CODE#")),
+        "{what}: a write of the failed request reached the store: {writes:?}"
+    );
 }
 
 async fn sending_a_code(mut app: TestApp) {
@@ -266,11 +270,7 @@ async fn deleting_an_account(mut app: TestApp) {
                 res.body
             );
             assert!(res.body["requestId"].is_string(), "{}", res.body);
-            let writes = faults.writes();
-            assert!(
-                writes.iter().all(|w| w.starts_with("update ") && w.contains("/CODE#")),
-                "call {n} ({fault:?}): {writes:?}"
-            );
+            nothing_but_counted_tries(&faults, &format!("call {n} ({fault:?})"));
         }
         faults.disarm();
         let (n, hit) = answered.unwrap();

@@ -81,17 +81,7 @@ impl PhoneNumber {
 
     /// Parses an E.164 string such as `+8613912345678`.
     pub fn parse_e164(field: &'static str, raw: &str) -> Result<Self, ValidationError> {
-        let shape = || ValidationError::new(field, "must be a phone number in E.164 form, such as +8613912345678");
-        let digits = raw.trim().strip_prefix('+').ok_or_else(shape)?;
-        if digits.len() < 4 || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(shape());
-        }
-        // E.164 calling codes are prefix-free: at most one of the first three prefixes is one.
-        let region = (1..=3)
-            .filter_map(|n| CallingCode::parse(field, &digits[..n]).ok())
-            .next()
-            .ok_or_else(shape)?;
-        let national = &digits[region.value().to_string().len()..];
+        let (region, national) = split_e164(field, raw.trim())?;
         Self::parse_in(region, national).map_err(|e| ValidationError::new(field, e.message))
     }
 
@@ -99,19 +89,10 @@ impl PhoneNumber {
     /// a profile must not run libphonenumber's patterns (a tenth of a profile read's
     /// time); the shape is still checked, so a corrupt item is caught.
     pub fn from_stored(field: &'static str, raw: &str) -> Result<Self, ValidationError> {
-        let shape = || ValidationError::new(field, "must be a phone number in E.164 form, such as +8613912345678");
-        let digits = raw.strip_prefix('+').ok_or_else(shape)?;
-        if digits.len() < 4 || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(shape());
-        }
-        let region = (1..=3)
-            .filter_map(|n| CallingCode::parse(field, &digits[..n]).ok())
-            .next()
-            .ok_or_else(shape)?;
-        let national = digits[region.value().to_string().len()..].to_string();
+        let (region, national) = split_e164(field, raw)?;
         Ok(PhoneNumber {
             region,
-            national,
+            national: national.to_string(),
             e164: raw.to_string(),
         })
     }
@@ -141,6 +122,21 @@ impl fmt::Debug for PhoneNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "PhoneNumber({})", self.masked())
     }
+}
+
+/// `+<calling code><national number>`, split: digits only, 4 to 15 of them.
+fn split_e164<'a>(field: &'static str, raw: &'a str) -> Result<(CallingCode, &'a str), ValidationError> {
+    let shape = || ValidationError::new(field, "must be a phone number in E.164 form, such as +8613912345678");
+    let digits = raw.strip_prefix('+').ok_or_else(shape)?;
+    if digits.len() < 4 || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(shape());
+    }
+    // E.164 calling codes are prefix-free: at most one of the first three prefixes is one.
+    let region = (1..=3)
+        .filter_map(|n| CallingCode::parse(field, &digits[..n]).ok())
+        .next()
+        .ok_or_else(shape)?;
+    Ok((region, &digits[region.value().to_string().len()..]))
 }
 
 #[cfg(test)]
