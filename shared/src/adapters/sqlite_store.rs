@@ -42,15 +42,30 @@ impl Readers {
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(backend)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(backend)?;
+        configure(&conn)?;
         Ok(conn)
     }
 
     fn give_back(&self, conn: Connection) {
+        // A connection left inside a transaction (its end failed) is closed, not reused.
+        if !conn.is_autocommit() {
+            return;
+        }
         if let Ok(mut idle) = self.idle.lock() {
             idle.push(conn);
         }
     }
+}
+
+/// Settings of every connection, writer or reader.
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(backend)?;
+    // Without the planner stability guarantee SQLite compiles a cached query again each
+    // time a new value is bound to a parameter it planned with (the `LIMIT`, the
+    // partition): that re-compilation was most of a query's cost in the profile.
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+        .map_err(backend)?;
+    Ok(())
 }
 
 fn poisoned() -> StoreError {
@@ -96,7 +111,7 @@ impl SqliteStore {
     }
 
     fn init(conn: Connection, clock: Arc<dyn Clock>, durability: Durability) -> Result<Self, StoreError> {
-        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(backend)?;
+        configure(&conn)?;
         let synchronous = match durability {
             Durability::Full => "FULL",
             Durability::Normal => "NORMAL",
@@ -250,6 +265,76 @@ fn remove(conn: &Connection, key: &Key) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The statement of a query and its arguments.
+fn query_sql(q: &Query, after: Option<&CursorKey>, now: i64) -> (String, Vec<rusqlite::types::Value>) {
+    let (pcol, scol) = match q.index {
+        IndexName::Primary => ("pk", "sk"),
+        IndexName::Inverted => ("ipk", "isk"),
+    };
+    // Index entries may share a sort key, so the table key breaks ties.
+    let (cmp, order) = if q.ascending { (">", "ASC") } else { ("<", "DESC") };
+    let mut sql = format!("SELECT {COLUMNS} FROM items WHERE {pcol} = ?1 AND (ttl IS NULL OR ttl > ?2)");
+    let mut args: Vec<rusqlite::types::Value> = vec![q.pk.clone().into(), now.into()];
+    match &q.sk {
+        SortKey::All => {}
+        SortKey::BeginsWith(prefix) => {
+            args.push(prefix.clone().into());
+            sql += &format!(" AND substr({scol}, 1, length(?{n})) = ?{n}", n = args.len());
+        }
+        SortKey::After(key) => {
+            args.push(key.clone().into());
+            sql += &format!(" AND {scol} > ?{}", args.len());
+        }
+        SortKey::Between(from, to) => {
+            args.push(from.clone().into());
+            args.push(to.clone().into());
+            let n = args.len();
+            sql += &format!(" AND {scol} BETWEEN ?{} AND ?{}", n - 1, n);
+        }
+    }
+    if let Some(c) = after {
+        let sort = match q.index {
+            IndexName::Primary => c.sk.clone(),
+            IndexName::Inverted => c.isk.clone().unwrap_or_default(),
+        };
+        args.push(sort.into());
+        args.push(c.pk.clone().into());
+        args.push(c.sk.clone().into());
+        let n = args.len();
+        sql += &format!(" AND ({scol}, pk, sk) {cmp} (?{}, ?{}, ?{})", n - 2, n - 1, n);
+    }
+    args.push((q.page_size() as i64 + 1).into());
+    sql += &format!(" ORDER BY {scol} {order}, pk {order}, sk {order} LIMIT ?{}", args.len());
+    (sql, args)
+}
+
+fn query_page(conn: &Connection, q: &Query, after: Option<&CursorKey>, now: i64) -> Result<Page, StoreError> {
+    let (sql, args) = query_sql(q, after, now);
+    let page_size = q.page_size();
+    let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(args), row_to_item)
+        .map_err(backend)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(backend)?;
+    let mut items = rows.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let more = items.len() > page_size;
+    items.truncate(page_size);
+    let cursor = match (more, items.last()) {
+        (true, Some(last)) => Some(
+            CursorKey {
+                pk: last.key.pk.clone(),
+                sk: last.key.sk.clone(),
+                ipk: last.index_key.as_ref().map(|k| k.pk.clone()),
+                isk: last.index_key.as_ref().map(|k| k.sk.clone()),
+            }
+            .encode(),
+        ),
+        _ => None,
+    };
+    Ok(Page { items, cursor })
+}
+
 fn check(cond: &Option<Condition>, stored: Option<&Item>, now: i64) -> bool {
     cond.as_ref().is_none_or(|c| c.holds(stored, now))
 }
@@ -308,70 +393,8 @@ impl Store for SqliteStore {
 
     async fn query(&self, q: Query) -> Result<Page, StoreError> {
         let after = q.cursor.as_deref().map(CursorKey::decode).transpose()?;
-        self.read_only(move |conn, now| {
-            let (pcol, scol) = match q.index {
-                IndexName::Primary => ("pk", "sk"),
-                IndexName::Inverted => ("ipk", "isk"),
-            };
-            // Index entries may share a sort key, so the table key breaks ties.
-            let (cmp, order) = if q.ascending { (">", "ASC") } else { ("<", "DESC") };
-            let mut sql = format!("SELECT {COLUMNS} FROM items WHERE {pcol} = ?1 AND (ttl IS NULL OR ttl > ?2)");
-            let mut args: Vec<rusqlite::types::Value> = vec![q.pk.clone().into(), now.into()];
-            match &q.sk {
-                SortKey::All => {}
-                SortKey::BeginsWith(prefix) => {
-                    args.push(prefix.clone().into());
-                    sql += &format!(" AND substr({scol}, 1, length(?{n})) = ?{n}", n = args.len());
-                }
-                SortKey::After(key) => {
-                    args.push(key.clone().into());
-                    sql += &format!(" AND {scol} > ?{}", args.len());
-                }
-                SortKey::Between(from, to) => {
-                    args.push(from.clone().into());
-                    args.push(to.clone().into());
-                    let n = args.len();
-                    sql += &format!(" AND {scol} BETWEEN ?{} AND ?{}", n - 1, n);
-                }
-            }
-            if let Some(c) = &after {
-                let sort = match q.index {
-                    IndexName::Primary => c.sk.clone(),
-                    IndexName::Inverted => c.isk.clone().unwrap_or_default(),
-                };
-                args.push(sort.into());
-                args.push(c.pk.clone().into());
-                args.push(c.sk.clone().into());
-                let n = args.len();
-                sql += &format!(" AND ({scol}, pk, sk) {cmp} (?{}, ?{}, ?{})", n - 2, n - 1, n);
-            }
-            let page_size = q.page_size();
-            args.push((page_size as i64 + 1).into());
-            sql += &format!(" ORDER BY {scol} {order}, pk {order}, sk {order} LIMIT ?{}", args.len());
-            let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
-            let rows = stmt
-                .query_map(rusqlite::params_from_iter(args), row_to_item)
-                .map_err(backend)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(backend)?;
-            let mut items = rows.into_iter().collect::<Result<Vec<_>, _>>()?;
-            let more = items.len() > page_size;
-            items.truncate(page_size);
-            let cursor = match (more, items.last()) {
-                (true, Some(last)) => Some(
-                    CursorKey {
-                        pk: last.key.pk.clone(),
-                        sk: last.key.sk.clone(),
-                        ipk: last.index_key.as_ref().map(|k| k.pk.clone()),
-                        isk: last.index_key.as_ref().map(|k| k.sk.clone()),
-                    }
-                    .encode(),
-                ),
-                _ => None,
-            };
-            Ok(Page { items, cursor })
-        })
-        .await
+        self.read_only(move |conn, now| query_page(conn, &q, after.as_ref(), now))
+            .await
     }
 
     async fn transact_write(&self, ops: Vec<TxOp>) -> Result<(), StoreError> {
@@ -414,18 +437,9 @@ impl Store for SqliteStore {
     }
 
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
-        let distinct = distinct_batch_keys(keys)?;
-        let keys = keys.to_vec();
-        self.read_only(move |conn, now| {
-            let mut found = std::collections::HashMap::with_capacity(distinct.len());
-            for k in distinct {
-                if let Some(item) = read(conn, &k)?.filter(|i| i.is_live(now)) {
-                    found.insert(k, item);
-                }
-            }
-            Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
-        })
-        .await
+        // The same read as `transact_get`: one read transaction takes the file's read lock
+        // once for all the keys, where a read per key took it once each.
+        self.transact_get(keys).await
     }
 
     async fn transact_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
@@ -434,18 +448,36 @@ impl Store for SqliteStore {
         self.read_only(move |conn, now| {
             // One read transaction: one snapshot of the file, whatever other processes
             // commit meanwhile.
-            let tx = conn.transaction().map_err(backend)?;
-            let mut found = std::collections::HashMap::with_capacity(distinct.len());
-            for k in distinct {
-                if let Some(item) = read(&tx, &k)?.filter(|i| i.is_live(now)) {
-                    found.insert(k, item);
+            let found = in_read_transaction(conn, |conn| {
+                let mut found = std::collections::HashMap::with_capacity(distinct.len());
+                for k in distinct {
+                    if let Some(item) = read(conn, &k)?.filter(|i| i.is_live(now)) {
+                        found.insert(k, item);
+                    }
                 }
-            }
-            tx.commit().map_err(backend)?;
+                Ok(found)
+            })?;
             Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
         })
         .await
     }
+}
+
+/// Runs the reads in one read transaction. `BEGIN` and `COMMIT` are cached statements
+/// (rusqlite's `transaction()` parses them again each time).
+fn in_read_transaction<T>(
+    conn: &Connection,
+    reads: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    conn.prepare_cached("BEGIN")
+        .and_then(|mut s| s.execute([]))
+        .map_err(backend)?;
+    let out = reads(conn);
+    let end = if out.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    let ended = conn.prepare_cached(end).and_then(|mut s| s.execute([]));
+    let out = out?;
+    ended.map_err(backend)?;
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -462,6 +494,44 @@ mod tests {
         assert_eq!(full.synchronous().unwrap(), 2, "FULL by default");
         let normal = SqliteStore::open_with(&dir.join("b.db"), clock, Durability::Normal).unwrap();
         assert_eq!(normal.synchronous().unwrap(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_query_statement_is_compiled_once_whatever_its_arguments() {
+        let dir = std::env::temp_dir().join(format!("roster-prepare-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let clock = Arc::new(ManualClock::starting_at_secs(1_800_000_000));
+        let store = SqliteStore::open(&dir.join("a.db"), clock).unwrap();
+        let conn = store.conn.lock().unwrap();
+        let after = CursorKey {
+            pk: "u#1".into(),
+            sk: "f#2".into(),
+            ipk: Some("u#3".into()),
+            isk: Some("n#4".into()),
+        };
+        let shapes = [
+            Query::partition("p"),
+            Query::partition("p").begins_with("f#"),
+            Query::partition("p").sk_after("v#1").descending(),
+            Query::partition("p").sk_between("a", "b"),
+            Query::partition("p").begins_with("n#").on(IndexName::Inverted),
+        ];
+        for shape in shapes {
+            for (run, limit) in [1usize, 20, 1000, 7].into_iter().enumerate() {
+                let q = Query {
+                    pk: format!("u#{run}"),
+                    ..shape.clone()
+                }
+                .limit(limit);
+                let cursor = (run % 2 == 1).then_some(&after);
+                query_page(&conn, &q, cursor, 1_800_000_000 + run as i64).unwrap();
+                let (sql, _) = query_sql(&q, cursor, 0);
+                let stmt = conn.prepare_cached(&sql).unwrap();
+                assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0, "{sql}");
+            }
+        }
+        drop(conn);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
