@@ -575,6 +575,46 @@ async fn a_transactional_read_sees_each_transaction_whole(f: Fixture) {
     assert!(f.store.transact_get(&[]).await.unwrap().is_empty());
 }
 
+async fn a_prefix_matches_exactly_the_keys_that_start_with_it(f: Fixture) {
+    let keys = [
+        "REL",
+        "REL#",
+        "REL#a",
+        "REL#~",
+        "REL#\u{7f}",
+        "REL$",
+        "REK~",
+        "RELATION",
+        "REL#é",
+        "é#1",
+        "é#2",
+        "é$",
+        "ê#",
+        "~~",
+        "~~~",
+        "~\u{7f}",
+    ];
+    for sk in keys {
+        f.store.put(item("P", sk), None).await.unwrap();
+    }
+    for prefix in ["REL#", "REL", "é#", "é", "~~", "~", "\u{7f}"] {
+        for ascending in [true, false] {
+            let mut q = Query::partition("P").begins_with(prefix).limit(100);
+            if !ascending {
+                q = q.descending();
+            }
+            let page = f.store.query(q).await.unwrap();
+            let got: Vec<&str> = page.items.iter().map(|i| i.key.sk.as_str()).collect();
+            let mut expected: Vec<&str> = keys.iter().copied().filter(|k| k.starts_with(prefix)).collect();
+            expected.sort_unstable();
+            if !ascending {
+                expected.reverse();
+            }
+            assert_eq!(got, expected, "prefix {prefix:?}, ascending={ascending}");
+        }
+    }
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -605,4 +645,5 @@ conformance!(
     a_repeated_key_in_a_batch_get_is_answered_at_each_position,
     query_page_limits_clamp_the_same_on_both_stores,
     a_condition_of_one_part_or_nested_parts_is_evaluated_alike,
+    a_prefix_matches_exactly_the_keys_that_start_with_it,
 );

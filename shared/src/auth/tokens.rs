@@ -6,11 +6,13 @@
 
 use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair as _};
 use base64::Engine;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 pub const ISSUER: &str = "roster";
 pub const ACCESS_AUDIENCE: &str = "roster-api";
@@ -19,24 +21,29 @@ pub const IM_AUDIENCE: &str = "roster-im";
 struct KeyPair {
     kid: String,
     public: [u8; 32],
-    encoding: EncodingKey,
+    /// Parsed once: `jsonwebtoken::encode` parses a PKCS#8 document and derives the public
+    /// key again on every call, which doubled the cost of a signature in the profile.
+    signing: Ed25519KeyPair,
+    /// The token header (`alg`, `kid`, `typ`), base64url, ready to prefix.
+    header: String,
     decoding: DecodingKey,
 }
 
 impl KeyPair {
     fn from_seed(seed: &[u8; 32]) -> Result<Self, String> {
         let signing = Ed25519KeyPair::from_seed_unchecked(seed).map_err(|e| e.to_string())?;
-        let der = signing.to_pkcs8v1().map_err(|e| e.to_string())?;
         let public: [u8; 32] = signing
             .public_key()
             .as_ref()
             .try_into()
             .map_err(|_| "an Ed25519 public key is 32 bytes".to_string())?;
-        let kid = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&Sha256::digest(public)[..12]);
+        let kid = B64.encode(&Sha256::digest(public)[..12]);
+        let header = B64.encode(json!({ "alg": "EdDSA", "kid": kid, "typ": "JWT" }).to_string());
         Ok(KeyPair {
             kid,
             public,
-            encoding: EncodingKey::from_ed_der(der.as_ref()),
+            signing,
+            header,
             decoding: DecodingKey::from_ed_der(&public),
         })
     }
@@ -105,10 +112,19 @@ impl TokenKeys {
         })
     }
 
+    /// A compact JWS (RFC 7515) signed with the current key; what `jsonwebtoken::encode`
+    /// produces, with the key parsed once instead of at every call.
     pub fn sign<C: Serialize>(&self, claims: &C) -> Result<String, String> {
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(self.current.kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.current.encoding).map_err(|e| e.to_string())
+        let claims = serde_json::to_vec(claims).map_err(|e| e.to_string())?;
+        let key = &self.current;
+        let mut token = String::with_capacity(key.header.len() + claims.len() * 4 / 3 + 92);
+        token.push_str(&key.header);
+        token.push('.');
+        B64.encode_string(claims, &mut token);
+        let signature = key.signing.sign(token.as_bytes());
+        token.push('.');
+        B64.encode_string(signature.as_ref(), &mut token);
+        Ok(token)
     }
 
     fn verify<C: DeserializeOwned + Expiring>(&self, token: &str, audience: &str, now: i64) -> Result<C, TokenError> {
@@ -160,7 +176,7 @@ impl TokenKeys {
                     "alg": "EdDSA",
                     "use": "sig",
                     "kid": k.kid,
-                    "x": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(k.public),
+                    "x": B64.encode(k.public),
                 })
             })
             .collect();
@@ -183,8 +199,10 @@ mod tests {
         }
     }
 
+    use jsonwebtoken::{EncodingKey, Header};
+
     fn b64(v: &[u8]) -> String {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v)
+        B64.encode(v)
     }
 
     #[test]
@@ -239,6 +257,39 @@ mod tests {
             Err(TokenError::Invalid)
         );
         assert!(keys.verify_im(&keys.sign(&im).unwrap(), 1).is_ok());
+    }
+
+    #[test]
+    fn a_signed_token_is_a_standard_jws_any_library_verifies() {
+        let keys = TokenKeys::from_seeds(&[1; 32], None).unwrap();
+        let token = keys.sign(&claims(100)).unwrap();
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        assert_eq!(header.alg, Algorithm::EdDSA);
+        assert_eq!(header.typ.as_deref(), Some("JWT"));
+        assert_eq!(header.kid.as_deref(), Some(keys.current.kid.as_str()));
+        // Verified by jsonwebtoken against the published key alone.
+        let x = keys.jwks()["keys"][0]["x"].as_str().unwrap().to_string();
+        let key = DecodingKey::from_ed_components(&x).unwrap();
+        let mut v = Validation::new(Algorithm::EdDSA);
+        v.set_audience(&[ACCESS_AUDIENCE]);
+        v.validate_exp = false;
+        let data = jsonwebtoken::decode::<AccessClaims>(&token, &key, &v).unwrap();
+        assert_eq!(data.claims, claims(100));
+        // The same bytes as jsonwebtoken's own encoder (Ed25519 signatures are deterministic).
+        let der = Ed25519KeyPair::from_seed_unchecked(&[1; 32])
+            .unwrap()
+            .to_pkcs8v1()
+            .unwrap();
+        let mut h = Header::new(Algorithm::EdDSA);
+        h.kid = header.kid.clone();
+        let theirs = jsonwebtoken::encode(&h, &claims(100), &EncodingKey::from_ed_der(der.as_ref())).unwrap();
+        let payload_and_signature = |t: &str| t.split('.').skip(1).map(String::from).collect::<Vec<_>>();
+        assert_eq!(payload_and_signature(&token)[0], payload_and_signature(&theirs)[0]);
+        let ours_header: Value =
+            serde_json::from_slice(&B64.decode(token.split('.').next().unwrap()).unwrap()).unwrap();
+        let their_header: Value =
+            serde_json::from_slice(&B64.decode(theirs.split('.').next().unwrap()).unwrap()).unwrap();
+        assert_eq!(ours_header, their_header);
     }
 
     #[test]
