@@ -126,6 +126,38 @@ async fn an_s3_put_stores_a_direct_upload_with_its_type() {
         got.body.collect().await.unwrap().into_bytes().to_vec(),
         b"GIF89a..".to_vec()
     );
+    // The SDK sent the upload's CRC32 (computed by vendor/crc-fast) and the bucket kept it:
+    // the catalogue's CRC-32 of these bytes, base64 of its big-endian bytes.
+    let head = s3
+        .head_object()
+        .bucket(&bucket)
+        .key("avatars/u2/b.gif")
+        .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+        .send()
+        .await
+        .unwrap();
+    let expected = {
+        use base64::Engine;
+        let crc = crc32_of(b"GIF89a..");
+        base64::engine::general_purpose::STANDARD.encode(crc.to_be_bytes())
+    };
+    assert_eq!(head.checksum_crc32(), Some(expected.as_str()));
+}
+
+/// CRC-32/ISO-HDLC, bit by bit (the test's own reference, independent of any crate).
+fn crc32_of(bytes: &[u8]) -> u32 {
+    let mut crc = 0xffff_ffffu32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
 }
 
 #[tokio::test]
