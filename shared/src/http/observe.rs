@@ -20,10 +20,23 @@ pub fn current_request_id() -> Option<String> {
     REQUEST_ID.try_with(|id| id.clone()).ok()
 }
 
+/// 24 hex digits: a random base drawn once per process, plus a counter. Unique without a
+/// system call per request (the request id is a label, not a secret).
 fn fresh_id() -> String {
-    let mut b = [0u8; 12];
-    crate::ports::Random::fill(&crate::ports::OsRandom, &mut b);
-    hex::encode(b)
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static BASE: std::sync::OnceLock<(u64, u32)> = std::sync::OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let (high, low) = *BASE.get_or_init(|| {
+        let mut b = [0u8; 12];
+        crate::ports::Random::fill(&crate::ports::OsRandom, &mut b);
+        let (high, low) = b.split_at(8);
+        (
+            u64::from_le_bytes(high.try_into().unwrap_or_default()),
+            u32::from_le_bytes(low.try_into().unwrap_or_default()),
+        )
+    });
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{:016x}{:08x}", high.wrapping_add(n), low)
 }
 
 /// Gives each request an id (API Gateway's own when there is one), logs one line per
@@ -95,4 +108,24 @@ pub fn init_logging() {
         .finish()
         .with(log_filter(&requested));
     let _ = tracing::subscriber::set_global_default(subscriber);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fresh_id;
+
+    #[test]
+    fn request_ids_are_24_hex_digits_and_never_repeat_across_threads() {
+        let ids: Vec<String> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..4)
+                .map(|_| s.spawn(|| (0..2000).map(|_| fresh_id()).collect::<Vec<_>>()))
+                .collect();
+            workers.into_iter().flat_map(|w| w.join().unwrap()).collect()
+        });
+        assert!(ids
+            .iter()
+            .all(|id| id.len() == 24 && id.bytes().all(|b| b.is_ascii_hexdigit())));
+        let distinct: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!(distinct.len(), ids.len());
+    }
 }
