@@ -89,6 +89,8 @@ def main():
         "ROSTER_STORE": "dynamodb",
         "ROSTER_TABLE": "roster-bench",
         "ROSTER_SMS": "sns",
+        "ROSTER_EMAIL": "ses",
+        "ROSTER_EMAIL_FROM": "codes@example.com",
         "ROSTER_UPLOADS": "s3",
         "ROSTER_BUCKET": "roster-bench",
         "ROSTER_AVATAR_BASE_URL": "https://avatars.example.com",
