@@ -22,7 +22,7 @@ pub fn im_token(state: &AppState, user: &UserId, act: Option<String>, members: V
         act,
         members,
     };
-    state.tokens.sign(&claims).map_err(Error::Internal)
+    state.tokens.im_token(&claims).map_err(Error::Internal)
 }
 
 pub struct TokenPair {
