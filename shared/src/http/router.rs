@@ -61,8 +61,7 @@ pub fn serve(routes: Routes, state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn(observe::record_route))
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
-        .layer(axum::middleware::from_fn(no_store_unless_cacheable))
-        .layer(axum::middleware::from_fn(json_errors))
+        .layer(axum::middleware::from_fn(finish_response))
         .layer(compression())
         .layer(axum::middleware::from_fn(observe::request_context));
     let router = match cors(&state.config.cors_origins) {
@@ -127,13 +126,16 @@ impl StaticJson {
     }
 }
 
+/// What every answer gets on its way out (one layer, not two: each layer costs a boxed
+/// future per request).
+async fn finish_response(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let res = json_errors(next.run(req).await).await;
+    no_store_unless_cacheable(res)
+}
+
 /// Responses carry personal data or credentials unless a handler marked them cacheable:
 /// no shared or browser cache may keep them.
-async fn no_store_unless_cacheable(
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let mut res = next.run(req).await;
+fn no_store_unless_cacheable(mut res: axum::response::Response) -> axum::response::Response {
     if !res.headers().contains_key(CACHE_CONTROL) {
         res.headers_mut()
             .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -144,9 +146,8 @@ async fn no_store_unless_cacheable(
 /// Every error the application answers is JSON in the envelope, including the plain-text
 /// rejections of axum's extractors (a body over the size limit, a path that is not
 /// UTF-8): their status is kept, their text becomes the message.
-async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+async fn json_errors(res: axum::response::Response) -> axum::response::Response {
     use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-    let res = next.run(req).await;
     let status = res.status();
     let is_json = res
         .headers()
