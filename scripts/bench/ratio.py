@@ -15,65 +15,20 @@ Needs wrk (Debian: apt-get install wrk); the script installs it when apt-get is 
 """
 
 import argparse
-import http.client
-import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+from local_api import call, free_port, sign_up, wait_for  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL = ROOT / "target/release/roster-local"
 MINIMAL = ROOT / "target/release/examples/minimal_server"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_for(port, path="/user/regionlist"):
-    for _ in range(200):
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            c.request("GET", path)
-            c.getresponse().read()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"nothing answered on 127.0.0.1:{port}")
-
-
-def call(port, method, path, body=None, cookie=None):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    headers = {"content-type": "application/json"}
-    if cookie:
-        headers["cookie"] = cookie
-    c.request(method, path, json.dumps(body) if body is not None else None, headers)
-    r = c.getresponse()
-    data = json.loads(r.read() or b"null")
-    return r, data
-
-
-def register(port, national):
-    call(port, "POST", "/user/send_code", {"region": 86, "phone": national})
-    _, box = call(port, "GET", "/_local/outbox")
-    texts = [m["text"] for m in box["result"] if m["to"].endswith(national)]
-    code = re.search(r"\d{6}", texts[-1]).group(0)
-    _, v = call(port, "POST", "/user/verify_code", {"region": 86, "phone": national, "code": code})
-    token = v["result"]["verification_token"]
-    r, reg = call(port, "POST", "/user/register",
-                  {"nickname": "Bench", "password": "P@ssw0rd", "verification_token": token})
-    cookie = r.getheader("set-cookie").split(";")[0]
-    return reg["result"]["id"], cookie
 
 
 def wrk(url, seconds, connections, threads, cookie=None):
@@ -112,8 +67,8 @@ def main():
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         wait_for(local_port)
         wait_for(minimal_port, "/user/get_token")
-        me, cookie = register(local_port, "13800000101")
-        other, _ = register(local_port, "13800000102")
+        cookie, _ = sign_up(local_port, "13800000101", "Bench")
+        _, other = sign_up(local_port, "13800000102", "Bench")
         r, body = call(local_port, "GET", f"/user/{other}", cookie=cookie)
         assert body["code"] == 200, body
         r, body = call(local_port, "GET", "/user/get_token", cookie=cookie)

@@ -24,12 +24,13 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.parse
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from local_api import free_port, sign_up, wait_for  # noqa: E402
 
 CHECKS = ",".join([
     "not_a_server_error",
@@ -42,40 +43,6 @@ CHECKS = ",".join([
 ])
 # Operations that end the caller's session: fuzzed after everything else.
 SESSION_ENDING = ["/user/logout", "/user/sessions/revoke"]
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def call(port, method, path, body=None, cookie=None):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    headers = {"content-type": "application/json"}
-    if cookie:
-        headers["cookie"] = cookie
-    conn.request(method, path, json.dumps(body) if body is not None else None, headers)
-    res = conn.getresponse()
-    raw = res.read()
-    return res, (json.loads(raw) if raw else None)
-
-
-def sign_up(port, national):
-    """A registered user's session cookie (`name=value`) and id."""
-    res, body = call(port, "POST", "/user/send_code", {"region": 86, "phone": national})
-    assert body["code"] == 200, body
-    _, box = call(port, "GET", "/_local/outbox")
-    texts = [m["text"] for m in box["result"] if m["to"].endswith(national)]
-    code = re.search(r"\d{6}", texts[-1]).group(0)
-    _, body = call(port, "POST", "/user/verify_code", {"region": 86, "phone": national, "code": code})
-    token = body["result"]["verification_token"]
-    res, body = call(port, "POST", "/user/register",
-                     {"nickname": "Fuzz", "password": "P@ssw0rd", "verification_token": token})
-    assert body["code"] == 200, body
-    return res.getheader("set-cookie").split(";")[0], body["result"]["id"]
 
 
 def access_token(port, national):
@@ -150,15 +117,8 @@ def main():
     server = subprocess.Popen([args.binary], env=env, stdout=log, stderr=subprocess.STDOUT)
     rc = 1
     try:
-        for _ in range(300):
-            try:
-                res, doc = call(port, "GET", "/openapi.json")
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            sys.exit("the local server did not start")
-        cookie, _ = sign_up(port, "13800000901")
+        doc = wait_for(port, "/openapi.json")
+        cookie, _ = sign_up(port, "13800000901", "Fuzz")
         token = access_token(port, "13800000901")
         ops = templates(doc)
         # One worker: schemathesis's threads trip a CPython 3.11 bug (gh-106905) now and then.
