@@ -27,13 +27,11 @@ fn fresh_id() -> String {
     static BASE: std::sync::OnceLock<(u64, u32)> = std::sync::OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let (high, low) = *BASE.get_or_init(|| {
-        let mut b = [0u8; 12];
-        crate::ports::Random::fill(&crate::ports::OsRandom, &mut b);
-        let (high, low) = b.split_at(8);
-        (
-            u64::from_le_bytes(high.try_into().unwrap_or_default()),
-            u32::from_le_bytes(low.try_into().unwrap_or_default()),
-        )
+        use crate::ports::Random;
+        let (mut high, mut low) = ([0u8; 8], [0u8; 4]);
+        crate::ports::OsRandom.fill(&mut high);
+        crate::ports::OsRandom.fill(&mut low);
+        (u64::from_le_bytes(high), u32::from_le_bytes(low))
     });
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     format!("{:016x}{:08x}", high.wrapping_add(n), low)
