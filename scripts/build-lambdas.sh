@@ -14,7 +14,7 @@ fi
 if ! rustup target list --installed | grep -qx "$target"; then
   rustup target add "$target"
 fi
-functions=$(ls functions)
+functions=$(for m in functions/*/Cargo.toml; do basename "$(dirname "$m")"; done)
 for f in $functions; do
   echo "==> building $f ($target)"
   cargo lambda build --release "$arch_flag" --output-format zip --package "$f" >/dev/null

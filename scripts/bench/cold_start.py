@@ -1,12 +1,15 @@
 """Cold start of each Lambda binary: time from process start to its first response,
 and peak memory (VmHWM), over several runs against a local runtime-API stand-in.
 
-Usage: python3 scripts/bench/cold_start.py [--runs N] [--bin-dir DIR ...]
+Usage: python3 scripts/bench/cold_start.py [--runs N] [--bin-dir DIR ...] [--runner CMD]
 Several --bin-dir (say, the binaries of two commits) are measured in one run, their
 runs interleaved so that both see the same machine noise.
 The binaries run with the production settings (DynamoDB, SNS, S3, secrets given), so
 start-up does what it does on AWS; the sample event needs no AWS call to answer.
-Prints figures; asserts nothing.
+Prints figures; asserts nothing, but stops at a sample that does not answer as expected.
+--runner runs each binary under a command, say `qemu-aarch64-static -L
+/usr/aarch64-linux-gnu` for the arm64 builds (scripts/check-arm64.sh): then the figures
+are the emulator's, and what counts is that every function starts and answers.
 """
 import argparse
 import base64
@@ -46,11 +49,11 @@ def peak_rss_kib(pid):
     return -1
 
 
-def one_run(binary, event, env, expected=200):
+def one_run(binary, event, env, expected=200, runner=()):
     api = RuntimeApi(event)
     env = dict(env, AWS_LAMBDA_RUNTIME_API=api.address)
     started = time.perf_counter()
-    proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([*runner, binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         if not api.answered.wait(30):
             raise RuntimeError(f"{binary} did not answer within 30 s")
@@ -73,7 +76,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--bin-dir", action="append", help="repeat to compare builds (default target/release)")
+    ap.add_argument("--runner", default="", help="a command to run each binary under (an emulator)")
     args = ap.parse_args()
+    runner = args.runner.split()
     bin_dirs = args.bin_dir or [os.path.join(ROOT, "target", "release")]
     key = base64.b64encode(os.urandom(32)).decode()
     env = {
@@ -116,7 +121,7 @@ def main():
                     run_env = dict(local_env, ROSTER_DATA_DIR=tempfile.mkdtemp(prefix="roster-bench-"))
                 else:
                     run_env = env
-                ms, kib = one_run(binary, event, run_env, expected)
+                ms, kib = one_run(binary, event, run_env, expected, runner)
                 if mode == "local":
                     shutil.rmtree(run_env["ROSTER_DATA_DIR"], ignore_errors=True)
                 times[binary].append(ms)
