@@ -44,6 +44,7 @@ async fn sns_publishes_an_sms_to_the_phone_number() {
 async fn an_sns_failure_is_an_error_not_a_silent_drop() {
     let conf = aws_sdk_sns::Config::builder()
         .behavior_version(aws_sdk_sns::config::BehaviorVersion::latest())
+        .http_client(roster::adapters::aws_http::client())
         .region(aws_sdk_sns::config::Region::new("us-east-1"))
         .credentials_provider(support::aws_credentials())
         // Nothing listens on port 9 of loopback.

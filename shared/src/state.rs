@@ -289,6 +289,7 @@ mod aws {
                 .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
                     credentials,
                 ))
+                .http_client(crate::adapters::aws_http::client())
                 .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new())
                 .time_source(aws_smithy_async::time::SystemTimeSource::new())
                 .timeout_config(timeouts);

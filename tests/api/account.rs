@@ -488,11 +488,21 @@ async fn forged_tampered_expired_and_none_tokens_are_refused_before_any_store_re
         .as_str()
         .unwrap()
         .to_string();
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
-    header.kid = app.get("/.well-known/jwks.json").await.body["keys"][0]["kid"]
+    // HS256 keyed with the published public key (algorithm confusion).
+    let kid = app.get("/.well-known/jwks.json").await.body["keys"][0]["kid"]
         .as_str()
-        .map(String::from);
-    let confused = jsonwebtoken::encode(&header, &real, &jsonwebtoken::EncodingKey::from_secret(x.as_bytes())).unwrap();
+        .unwrap()
+        .to_string();
+    let signed = format!(
+        "{}.{}",
+        b64(json!({ "alg": "HS256", "kid": kid, "typ": "JWT" })
+            .to_string()
+            .as_bytes()),
+        parts[1]
+    );
+    let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(x.as_bytes()).unwrap();
+    hmac::Mac::update(&mut mac, signed.as_bytes());
+    let confused = format!("{signed}.{}", b64(&hmac::Mac::finalize(mac).into_bytes()));
     for bad in [
         tampered,
         none,

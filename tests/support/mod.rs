@@ -49,6 +49,7 @@ pub fn aws_credentials() -> aws_sdk_dynamodb::config::Credentials {
 pub fn dynamodb_client() -> aws_sdk_dynamodb::Client {
     let conf = aws_sdk_dynamodb::Config::builder()
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .http_client(roster::adapters::aws_http::client())
         .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
         .credentials_provider(aws_credentials())
         .endpoint_url(env_or_fail("ROSTER_TEST_DYNAMODB_URL"))
@@ -64,6 +65,7 @@ pub fn moto_url() -> String {
 pub fn sns_client() -> aws_sdk_sns::Client {
     let conf = aws_sdk_sns::Config::builder()
         .behavior_version(aws_sdk_sns::config::BehaviorVersion::latest())
+        .http_client(roster::adapters::aws_http::client())
         .region(aws_sdk_sns::config::Region::new("us-east-1"))
         .credentials_provider(aws_credentials())
         .endpoint_url(moto_url())
@@ -75,6 +77,7 @@ pub fn sns_client() -> aws_sdk_sns::Client {
 pub fn ses_client() -> aws_sdk_sesv2::Client {
     let conf = aws_sdk_sesv2::Config::builder()
         .behavior_version(aws_sdk_sesv2::config::BehaviorVersion::latest())
+        .http_client(roster::adapters::aws_http::client())
         .region(aws_sdk_sesv2::config::Region::new("us-east-1"))
         .credentials_provider(aws_credentials())
         .endpoint_url(moto_url())
@@ -104,6 +107,7 @@ pub async fn verified_sender() {
 pub fn s3_client() -> aws_sdk_s3::Client {
     let conf = aws_sdk_s3::Config::builder()
         .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .http_client(roster::adapters::aws_http::client())
         .region(aws_sdk_s3::config::Region::new("us-east-1"))
         .credentials_provider(aws_credentials())
         .endpoint_url(moto_url())

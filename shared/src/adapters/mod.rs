@@ -1,5 +1,7 @@
 //! Adapters: the ports implemented for AWS (DynamoDB, SNS, SES, S3) and for a laptop
 //! (SQLite file, local outbox, local upload folder).
+#[cfg(feature = "aws")]
+pub mod aws_http;
 pub mod by_channel;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb_store;

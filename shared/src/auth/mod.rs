@@ -1,6 +1,7 @@
 //! Who is calling: password hashing, signed tokens, sessions and the credential every
 //! authenticated route extracts.
 pub mod credential;
+pub mod jwt_crypto;
 pub mod passwords;
 pub mod sessions;
 pub mod tokens;

@@ -4,9 +4,9 @@
 //! server verifies tokens with no shared secret. Expiry is checked against the service's
 //! clock (not the library's), so tests can move time.
 
-use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair as _};
 use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use ring::signature::{Ed25519KeyPair, KeyPair as _};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -115,6 +115,7 @@ impl Expiring for ImClaims {
 
 impl TokenKeys {
     pub fn from_seeds(current: &[u8; 32], previous: Option<&[u8; 32]>) -> Result<Self, String> {
+        super::jwt_crypto::install();
         Ok(TokenKeys {
             current: KeyPair::from_seed(current)?,
             previous: previous.map(KeyPair::from_seed).transpose()?,
@@ -279,9 +280,17 @@ mod tests {
         // HS256 keyed with the public key (key confusion).
         let jwks = keys.jwks();
         let x = jwks["keys"][0]["x"].as_str().unwrap();
-        let mut h = Header::new(Algorithm::HS256);
-        h.kid = jwks["keys"][0]["kid"].as_str().map(String::from);
-        let hs = jsonwebtoken::encode(&h, &claims(100), &EncodingKey::from_secret(x.as_bytes())).unwrap();
+        let kid = jwks["keys"][0]["kid"].as_str().unwrap();
+        let signed = format!(
+            "{}.{}",
+            b64(json!({ "alg": "HS256", "kid": kid, "typ": "JWT" })
+                .to_string()
+                .as_bytes()),
+            parts[1]
+        );
+        let mut mac = <hmac::Hmac<Sha256> as hmac::KeyInit>::new_from_slice(x.as_bytes()).unwrap();
+        hmac::Mac::update(&mut mac, signed.as_bytes());
+        let hs = format!("{signed}.{}", b64(&hmac::Mac::finalize(mac).into_bytes()));
         assert_eq!(keys.verify_access(&hs, 1), Err(TokenError::Invalid));
         // An IM token is not an access token.
         let im = ImClaims {
@@ -316,11 +325,18 @@ mod tests {
         v.validate_exp = false;
         let data = jsonwebtoken::decode::<AccessClaims>(&token, &key, &v).unwrap();
         assert_eq!(data.claims, claims(100));
-        // The same bytes as jsonwebtoken's own encoder (Ed25519 signatures are deterministic).
-        let der = Ed25519KeyPair::from_seed_unchecked(&[1; 32])
+        // Verified by another Ed25519 implementation (ed25519-dalek, not ring).
+        let public: [u8; 32] = B64.decode(&x).unwrap().try_into().unwrap();
+        let (signed, signature) = token.rsplit_once('.').unwrap();
+        let signature = ed25519_dalek::Signature::from_slice(&B64.decode(signature).unwrap()).unwrap();
+        ed25519_dalek::VerifyingKey::from_bytes(&public)
             .unwrap()
-            .to_pkcs8v1()
+            .verify_strict(signed.as_bytes(), &signature)
             .unwrap();
+        // The same payload and header as jsonwebtoken's own encoder given the same key as a
+        // PKCS#8 v1 document (RFC 8410: a fixed prefix, then the seed).
+        let mut der = hex::decode("302e020100300506032b657004220420").unwrap();
+        der.extend_from_slice(&[1; 32]);
         let mut h = Header::new(Algorithm::EdDSA);
         h.kid = header.kid.clone();
         let theirs = jsonwebtoken::encode(&h, &claims(100), &EncodingKey::from_ed_der(der.as_ref())).unwrap();
@@ -331,6 +347,25 @@ mod tests {
         let their_header: Value =
             serde_json::from_slice(&B64.decode(theirs.split('.').next().unwrap()).unwrap()).unwrap();
         assert_eq!(ours_header, their_header);
+    }
+
+    #[test]
+    fn the_ring_provider_signs_and_verifies_eddsa_only() {
+        let keys = TokenKeys::from_seeds(&[1; 32], None).unwrap();
+        let token = keys.sign(&claims(100)).unwrap();
+        let (signed, signature) = token.rsplit_once('.').unwrap();
+        let public = DecodingKey::from_ed_der(&keys.current.public);
+        assert!(jsonwebtoken::crypto::verify(signature, signed.as_bytes(), &public, Algorithm::EdDSA).unwrap());
+        // One flipped bit in the message fails.
+        let mut tampered = signed.as_bytes().to_vec();
+        tampered[0] ^= 1;
+        assert!(!jsonwebtoken::crypto::verify(signature, &tampered, &public, Algorithm::EdDSA).unwrap());
+        // Another algorithm is an error, not a panic and not a pass.
+        let secret = EncodingKey::from_secret(b"secret");
+        assert!(jsonwebtoken::crypto::sign(b"m", &secret, Algorithm::HS256).is_err());
+        let hs_key = DecodingKey::from_secret(b"secret");
+        assert!(jsonwebtoken::crypto::verify(signature, signed.as_bytes(), &hs_key, Algorithm::HS256).is_err());
+        assert!(jsonwebtoken::crypto::verify(signature, signed.as_bytes(), &public, Algorithm::ES256).is_err());
     }
 
     fn im(sub: &str, iat: i64, members: &[&str]) -> ImClaims {
