@@ -270,8 +270,8 @@ impl Wave {
             ay: rng.range(2.0, 3.5),
             fx: rng.range(0.08, 0.16),
             fy: rng.range(0.05, 0.11),
-            px: rng.range(0.0, 6.28),
-            py: rng.range(0.0, 6.28),
+            px: rng.range(0.0, std::f64::consts::TAU),
+            py: rng.range(0.0, std::f64::consts::TAU),
         }
     }
     fn apply(&self, x: f64, y: f64) -> (f64, f64) {
