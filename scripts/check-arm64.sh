@@ -6,11 +6,12 @@
 # Usage: scripts/check-arm64.sh [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT=$PWD
+# shellcheck source=scripts/lib/emulators.sh
+source scripts/lib/emulators.sh
 if ! command -v qemu-aarch64-static >/dev/null || [ ! -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ]; then
-  sudo_cmd=""
-  [ "$(id -u)" = 0 ] || sudo_cmd=sudo
-  $sudo_cmd apt-get install -y -q qemu-user-static libc6-arm64-cross >/dev/null \
-    || { $sudo_cmd apt-get update -q >/dev/null && $sudo_cmd apt-get install -y -q qemu-user-static libc6-arm64-cross >/dev/null; }
+  mkdir -p "$LOG_DIR"
+  apt_install qemu-user-static libc6-arm64-cross
 fi
 bins=$(mktemp -d)
 trap 'rm -rf "$bins"' EXIT
