@@ -559,12 +559,11 @@ mod tests {
                 .limit(limit);
                 let cursor = (run % 2 == 1).then_some(&after);
                 query_page(&conn, &q, cursor, 1_800_000_000 + run as i64).unwrap();
-                let (sql, _) = query_sql(&q, cursor, 0);
+                let (sql, args) = query_sql(&q, cursor, 0);
                 let stmt = conn.prepare_cached(&sql).unwrap();
                 assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0, "{sql}");
                 drop(stmt);
                 // Pages come in index order: no query sorts (a temporary b-tree).
-                let (_, args) = query_sql(&q, cursor, 0);
                 let plan: Vec<String> = conn
                     .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
                     .unwrap()
